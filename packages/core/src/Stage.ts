@@ -25,6 +25,7 @@ export interface OutputDecl {
   /** File name inside the stage's artifact folder, or a sub-folder when `dir` is true. */
   readonly file: string
   readonly dir?: boolean
+  readonly optional?: boolean
 }
 
 /** One upstream artifact bound to an input. `vars` are the matrix values that produced it. */

@@ -1,0 +1,106 @@
+// @ts-check
+/**
+ * Nx plugin: turns every `pipelines/<name>.pipeline.json` into cached Nx tasks.
+ *
+ * Each stage instance becomes its own inferred project `<pipeline>--<instance>` (so one stage's hash never depends on
+ * another's configuration) with a `run` target whose cache key is exactly: the instance's kind and resolved params
+ * (in the command, as the params hash), the source of the stage's package and its workspace dependencies, the runner
+ * (this folder), the native TensorFlow version, and the upstream artifacts. The `pipelines` project gets one target per
+ * pipeline that runs the whole graph: `npx nx run pipelines:<name>`.
+ */
+import { readFileSync } from "node:fs"
+import { dirname, join, relative } from "node:path"
+import { fileURLToPath } from "node:url"
+
+const here = dirname(fileURLToPath(import.meta.url))
+
+/** @type {Promise<any> | undefined} */
+let graphModule
+const loadGraphModule = () => {
+  graphModule ??= import("tsx/esm/api").then(({ tsImport }) => tsImport("./src/PipelineGraph.ts", import.meta.url))
+  return graphModule
+}
+
+/** @type {Record<string, { package: string, outputs: string[] }> | undefined} */
+let registryCache
+const loadRegistry = async () => {
+  registryCache ??= (await import("tsx/esm/api").then(({ tsImport }) => tsImport("./src/Registry.ts", import.meta.url))).registry
+  return registryCache
+}
+
+const ARTIFACTS = process.env.GROWLAB_ARTIFACTS ?? "artifacts"
+
+/**
+ * @param {string} workspaceRoot
+ * @param {string} file  pipeline file relative to the workspace root
+ */
+const nodesForFile = async (workspaceRoot, file) => {
+  const { resolve } = await loadGraphModule()
+  const registry = await loadRegistry()
+  const Effect = await import("effect/Effect")
+  const text = readFileSync(join(workspaceRoot, file), "utf8")
+  const exit = await Effect.runPromiseExit(resolve(file, text))
+  if (exit._tag === "Failure") {
+    const cause = /** @type {any} */ (exit.cause)
+    const error = cause.error ?? cause.defect ?? cause
+    throw new Error(`growlab pipeline: ${error?.message ?? String(error)}`)
+  }
+  const graph = exit.value
+  const runner = relative(workspaceRoot, join(here, "growlab.mjs"))
+  /** @type {Record<string, any>} */
+  const projects = {}
+  for (const inst of graph.instances) {
+    const pkg = registry[inst.kind].package
+    const root = `${ARTIFACTS}/${graph.pipeline}/${inst.id}`
+    projects[root] = {
+      name: inst.project,
+      root,
+      tags: ["growlab:stage", `pipeline:${graph.pipeline}`, `kind:${inst.kind}`],
+      metadata: { description: `${inst.kind} stage of pipeline ${graph.pipeline}`, growlab: { file, instance: inst.id, vars: inst.vars } },
+      targets: {
+        run: {
+          executor: "nx:run-commands",
+          options: {
+            command: `node ${runner} run ${file} ${inst.id} --params-hash ${inst.paramsHash}`,
+            cwd: "{workspaceRoot}"
+          },
+          cache: true,
+          inputs: [
+            { input: "production", projects: [pkg] },
+            { input: "production", projects: [pkg], dependencies: true },
+            { input: "production", projects: ["@growlab/pipeline"] },
+            { runtime: "node tools/tf-version.mjs" },
+            { env: "GROWLAB_ALLOW_JS_BACKEND" },
+            { dependentTasksOutputFiles: "**/*", transitive: false }
+          ],
+          outputs: [`{workspaceRoot}/${root}`],
+          dependsOn: inst.upstream.length ? [{ target: "run", projects: inst.upstream.map((/** @type {string} */ id) => `${graph.pipeline}--${id}`) }] : []
+        }
+      }
+    }
+  }
+  projects["pipelines"] = {
+    name: "pipelines",
+    root: "pipelines",
+    targets: {
+      [graph.pipeline]: {
+        executor: "nx:run-commands",
+        options: { command: `node ${runner} status ${file}`, cwd: "{workspaceRoot}" },
+        cache: false,
+        metadata: { description: graph.description || `pipeline ${graph.pipeline}` },
+        dependsOn: [{ target: "run", projects: graph.instances.map((/** @type {any} */ i) => i.project) }]
+      }
+    }
+  }
+  return { projects }
+}
+
+/** @type {import("nx/src/project-graph/plugins").CreateNodesV2} */
+export const createNodesV2 = [
+  "pipelines/*.pipeline.json",
+  async (files, _options, context) => {
+    const out = []
+    for (const file of files) out.push([file, await nodesForFile(context.workspaceRoot, file)])
+    return /** @type {any} */ (out)
+  }
+]

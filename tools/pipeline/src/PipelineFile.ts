@@ -1,0 +1,78 @@
+/**
+ * The pipeline file format (`pipelines/<name>.pipeline.json`), decoded once at the boundary. See docs/pipelines.md.
+ */
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
+import * as ParseResult from "effect/ParseResult"
+import { PipelineError } from "./PipelineError.js"
+
+export const NAME = /^[a-z][a-z0-9-]*$/
+export const INPUT_REF = /^([a-z][a-z0-9-]*)(\[\*\])?\.([A-Za-z][A-Za-z0-9_-]*)$/
+
+const StageName = Schema.String.pipe(Schema.pattern(NAME, { message: () => "a stage name matching ^[a-z][a-z0-9-]*$" }))
+const InputRef = Schema.String.pipe(Schema.pattern(INPUT_REF, { message: () => "an input reference '<stage>.<output>' or '<stage>[*].<output>'" }))
+
+export const MatrixVariant = Schema.Struct({
+  id: Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, { message: () => "a variant id of letters, digits, '.', '_' or '-'" })),
+  params: Schema.Record({ key: Schema.String, value: Schema.Unknown })
+})
+export type MatrixVariant = typeof MatrixVariant.Type
+export const MatrixValue = Schema.Union(Schema.String, Schema.Number, Schema.Boolean, MatrixVariant)
+export type MatrixValue = typeof MatrixValue.Type
+
+export const StageEntry = Schema.Struct({
+  kind: Schema.String,
+  description: Schema.optional(Schema.String),
+  inputs: Schema.optionalWith(Schema.Record({ key: Schema.String, value: InputRef }), { default: () => ({}) }),
+  params: Schema.optionalWith(Schema.Record({ key: Schema.String, value: Schema.Unknown }), { default: () => ({}) }),
+  matrix: Schema.optionalWith(
+    Schema.Record({ key: Schema.String.pipe(Schema.pattern(/^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)*$/, { message: () => "a dotted param path" })), value: Schema.NonEmptyArray(MatrixValue) }),
+    { default: () => ({}) }
+  )
+})
+export type StageEntry = typeof StageEntry.Type
+
+export const PipelineFile = Schema.Struct({
+  $schema: Schema.optional(Schema.String),
+  description: Schema.optional(Schema.String),
+  definitions: Schema.optionalWith(Schema.Record({ key: Schema.String, value: Schema.Unknown }), { default: () => ({}) }),
+  stages: Schema.Record({ key: StageName, value: StageEntry })
+})
+export type PipelineFile = typeof PipelineFile.Type
+
+/** The pipeline name of a file path: `pipelines/exp4.pipeline.json` → `exp4`. */
+export const pipelineName = (file: string): string => {
+  const base = file.split("/").pop() ?? file
+  return base.replace(/\.pipeline\.json$/, "")
+}
+
+const describe = (v: unknown): string => {
+  const s = JSON.stringify(v)
+  return s === undefined ? "nothing" : s.length > 80 ? `${s.slice(0, 77)}...` : s
+}
+
+/** Decodes JSON text into a PipelineFile, failing with the first problem's file, dotted field, expected and actual. */
+export const decode = (file: string, text: string) =>
+  Effect.gen(function*() {
+    const name = pipelineName(file)
+    if (!NAME.test(name) || !file.endsWith(".pipeline.json")) {
+      return yield* Effect.fail(new PipelineError({ file, field: "(file name)", expected: "<name>.pipeline.json with a name matching ^[a-z][a-z0-9-]*$", actual: file.split("/").pop() ?? file }))
+    }
+    const json = yield* Effect.try({
+      try: () => JSON.parse(text) as unknown,
+      catch: (e) => new PipelineError({ file, field: "(file)", expected: "valid JSON", actual: (e as Error).message })
+    })
+    return yield* Schema.decodeUnknown(PipelineFile, { onExcessProperty: "error" })(json).pipe(
+      Effect.mapError((e) => {
+        const issue = ParseResult.ArrayFormatter.formatErrorSync(e)[0]
+        const path = issue?.path ?? []
+        const actual = path.reduce<unknown>((v, k) => (v && typeof v === "object" ? (v as Record<PropertyKey, unknown>)[k] : undefined), json)
+        return new PipelineError({
+          file,
+          field: path.length ? path.map(String).join(".") : "(root)",
+          expected: issue?.message ?? e.message,
+          actual: issue?._tag === "Unexpected" ? "an unknown field" : describe(actual)
+        })
+      })
+    )
+  })

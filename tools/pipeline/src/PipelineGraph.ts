@@ -1,0 +1,223 @@
+/**
+ * Resolves a decoded pipeline file into stage instances: matrix expansion, matrix inheritance along bound inputs,
+ * `$ref` substitution, input wiring and a params hash per instance. Pure (no IO), so the Nx plugin, the runner and
+ * the CLI all see the same graph.
+ */
+import * as Effect from "effect/Effect"
+import { hashJson } from "@growlab/core/Hash"
+import { PipelineError } from "./PipelineError.js"
+import { INPUT_REF, decode, pipelineName, type MatrixValue, type PipelineFile } from "./PipelineFile.js"
+import { registry } from "./Registry.js"
+
+export type Var = string | number | boolean
+export type Vars = Readonly<Record<string, Var>>
+
+export interface BoundInput {
+  readonly name: string
+  readonly ref: string
+  readonly gather: boolean
+  readonly stage: string
+  readonly output: string
+  /** Instance ids bound to this input (exactly one unless `gather`). */
+  readonly instances: ReadonlyArray<string>
+}
+
+export interface Instance {
+  readonly id: string
+  /** The Nx project name: `<pipeline>--<id>`. */
+  readonly project: string
+  readonly stage: string
+  readonly kind: string
+  readonly vars: Vars
+  readonly params: Record<string, unknown>
+  readonly paramsHash: string
+  readonly inputs: ReadonlyArray<BoundInput>
+  readonly upstream: ReadonlyArray<string>
+}
+
+export interface Graph {
+  readonly file: string
+  readonly pipeline: string
+  readonly description: string
+  /** Instances in topological order. */
+  readonly instances: ReadonlyArray<Instance>
+  readonly byId: ReadonlyMap<string, Instance>
+}
+
+const err = (file: string, field: string, expected: string, actual: string) =>
+  new PipelineError({ file, field, expected, actual })
+
+const isVariant = (v: MatrixValue): v is { readonly id: string; readonly params: Record<string, unknown> } =>
+  typeof v === "object" && v !== null
+
+const plain = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v)
+
+/** Replaces every `{ "$ref": name }` with a deep copy of `definitions[name]`. */
+const substitute = (file: string, field: string, value: unknown, defs: Readonly<Record<string, unknown>>, depth = 0): unknown => {
+  if (depth > 32) throw err(file, field, "non-recursive $ref definitions", "a cycle")
+  if (Array.isArray(value)) return value.map((v, i) => substitute(file, `${field}.${i}`, v, defs, depth))
+  if (plain(value)) {
+    const keys = Object.keys(value)
+    if (keys.length === 1 && keys[0] === "$ref") {
+      const name = value.$ref
+      if (typeof name !== "string" || !(name in defs)) {
+        throw err(file, `${field}.$ref`, `one of the definitions (${Object.keys(defs).join(", ") || "none"})`, JSON.stringify(name))
+      }
+      return substitute(file, `definitions.${name}`, structuredClone(defs[name]), defs, depth + 1)
+    }
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, substitute(file, `${field}.${k}`, v, defs, depth)]))
+  }
+  return value
+}
+
+const deepMerge = (base: Record<string, unknown>, patch: Record<string, unknown>): Record<string, unknown> => {
+  const out: Record<string, unknown> = { ...base }
+  for (const [k, v] of Object.entries(patch)) out[k] = plain(v) && plain(out[k]) ? deepMerge(out[k] as Record<string, unknown>, v) : v
+  return out
+}
+
+const setPath = (obj: Record<string, unknown>, path: ReadonlyArray<string>, value: unknown): Record<string, unknown> => {
+  const [head, ...rest] = path
+  if (rest.length === 0) return { ...obj, [head]: value }
+  const child = plain(obj[head]) ? (obj[head] as Record<string, unknown>) : {}
+  return { ...obj, [head]: setPath(child, rest, value) }
+}
+
+const varText = (v: Var): string => String(v).replace(/[^A-Za-z0-9._-]/g, "_")
+
+interface Combo {
+  readonly vars: Record<string, Var>
+  readonly apply: (params: Record<string, unknown>) => Record<string, unknown>
+}
+
+const ownCombos = (file: string, stage: string, matrix: Readonly<Record<string, ReadonlyArray<MatrixValue>>>): ReadonlyArray<Combo> => {
+  let combos: Array<Combo> = [{ vars: {}, apply: (p) => p }]
+  const seen = new Set<string>()
+  for (const [key, values] of Object.entries(matrix)) {
+    const path = key.split(".")
+    const short = path[path.length - 1]
+    if (seen.has(short)) throw err(file, `stages.${stage}.matrix.${key}`, "matrix keys whose last segments differ", `a second '${short}'`)
+    seen.add(short)
+    const next: Array<Combo> = []
+    for (const c of combos) {
+      for (const v of values) {
+        next.push(isVariant(v)
+          ? { vars: { ...c.vars, [short]: v.id }, apply: (p) => deepMerge(c.apply(p), v.params) }
+          : { vars: { ...c.vars, [short]: v }, apply: (p) => setPath(c.apply(p), path, v) })
+      }
+    }
+    combos = next
+  }
+  return combos
+}
+
+const consistent = (a: Vars, b: Vars): boolean => Object.keys(a).every((k) => !(k in b) || a[k] === b[k])
+
+/** Builds the instance graph of a decoded pipeline file. Throws PipelineError (wrapped by `resolve`). */
+const build = (file: string, pf: PipelineFile): Graph => {
+  const pipeline = pipelineName(file)
+  const entries = Object.entries(pf.stages)
+  if (entries.length === 0) throw err(file, "stages", "at least one stage", "none")
+  // kinds and input references
+  const refs = new Map<string, Array<{ name: string; ref: string; stage: string; gather: boolean; output: string }>>()
+  for (const [name, s] of entries) {
+    const entry = registry[s.kind]
+    if (!entry) throw err(file, `stages.${name}.kind`, `a registered stage kind (${Object.keys(registry).join(", ")})`, JSON.stringify(s.kind))
+    const list: Array<{ name: string; ref: string; stage: string; gather: boolean; output: string }> = []
+    for (const [input, ref] of Object.entries(s.inputs)) {
+      const m = INPUT_REF.exec(ref)!
+      const [, up, star, output] = m
+      const upEntry = pf.stages[up]
+      if (!upEntry) throw err(file, `stages.${name}.inputs.${input}`, `an upstream stage (${Object.keys(pf.stages).join(", ")})`, JSON.stringify(up))
+      if (up === name) throw err(file, `stages.${name}.inputs.${input}`, "another stage", "the stage itself")
+      const upOutputs = registry[upEntry.kind]?.outputs ?? []
+      if (!upOutputs.includes(output)) {
+        throw err(file, `stages.${name}.inputs.${input}`, `an output of ${up} (kind ${upEntry.kind}: ${upOutputs.join(", ")})`, JSON.stringify(output))
+      }
+      list.push({ name: input, ref, stage: up, gather: star !== undefined, output })
+    }
+    refs.set(name, list)
+  }
+  // topological order (Kahn), reporting a cycle by name
+  const order: Array<string> = []
+  const state = new Map<string, "visiting" | "done">()
+  const visit = (name: string, trail: ReadonlyArray<string>) => {
+    const st = state.get(name)
+    if (st === "done") return
+    if (st === "visiting") throw err(file, `stages.${name}.inputs`, "an acyclic graph", `a cycle ${[...trail, name].join(" -> ")}`)
+    state.set(name, "visiting")
+    for (const r of refs.get(name) ?? []) visit(r.stage, [...trail, name])
+    state.set(name, "done")
+    order.push(name)
+  }
+  for (const [name] of entries) visit(name, [])
+
+  const instancesOf = new Map<string, Array<Instance>>()
+  const all: Array<Instance> = []
+  for (const name of order) {
+    const s = pf.stages[name]
+    const stageRefs = refs.get(name) ?? []
+    const params = substitute(file, `stages.${name}.params`, s.params, pf.definitions) as Record<string, unknown>
+    // inherited combos: cross product of bound upstream instances, consistent on shared vars
+    const boundStages = [...new Set(stageRefs.filter((r) => !r.gather).map((r) => r.stage))]
+    let inherited: Array<{ vars: Record<string, Var> }> = [{ vars: {} }]
+    for (const up of boundStages) {
+      const next: Array<{ vars: Record<string, Var> }> = []
+      for (const c of inherited) {
+        for (const inst of instancesOf.get(up) ?? []) {
+          if (consistent(c.vars, inst.vars)) next.push({ vars: { ...c.vars, ...inst.vars } })
+        }
+      }
+      inherited = next
+    }
+    const combos = ownCombos(file, name, s.matrix)
+    const list: Array<Instance> = []
+    for (const inh of inherited) {
+      for (const c of combos) {
+        for (const k of Object.keys(c.vars)) {
+          if (k in inh.vars) {
+            throw err(file, `stages.${name}.matrix`, `matrix keys not already set by an upstream stage`, `'${k}', which ${boundStages.join(", ")} already varies`)
+          }
+        }
+        const vars: Record<string, Var> = { ...inh.vars, ...c.vars }
+        const id = [name, ...Object.entries(vars).map(([k, v]) => `${k}=${varText(v)}`)].join("--")
+        const resolved = c.apply(params)
+        const inputs: Array<BoundInput> = stageRefs.map((r) => {
+          const candidates = (instancesOf.get(r.stage) ?? []).filter((u) => consistent(u.vars, vars))
+          if (!r.gather && candidates.length !== 1) {
+            throw err(file, `stages.${name}.inputs.${r.name}`, `one instance of ${r.stage} for ${id}`, `${candidates.length}`)
+          }
+          return { name: r.name, ref: r.ref, gather: r.gather, stage: r.stage, output: r.output, instances: candidates.map((u) => u.id) }
+        })
+        list.push({
+          id,
+          project: `${pipeline}--${id}`,
+          stage: name,
+          kind: s.kind,
+          vars,
+          params: resolved,
+          paramsHash: hashJson({ kind: s.kind, params: resolved }),
+          inputs,
+          upstream: [...new Set(inputs.flatMap((i) => i.instances))]
+        })
+      }
+    }
+    if (new Set(list.map((i) => i.id)).size !== list.length) {
+      throw err(file, `stages.${name}.matrix`, "distinct instance names", "two instances with the same matrix values")
+    }
+    instancesOf.set(name, list)
+    all.push(...list)
+  }
+  return { file, pipeline, description: pf.description ?? "", instances: all, byId: new Map(all.map((i) => [i.id, i])) }
+}
+
+/** Decodes and resolves pipeline JSON text. */
+export const resolve = (file: string, text: string) =>
+  Effect.flatMap(decode(file, text), (pf) =>
+    Effect.try({
+      try: () => build(file, pf),
+      catch: (e) => e instanceof PipelineError ? e : err(file, "(file)", "a resolvable pipeline", String(e))
+    }))
+
+/** Artifact folder of an instance, relative to the workspace root. */
+export const artifactDir = (pipeline: string, id: string, root = "artifacts"): string => `${root}/${pipeline}/${id}`

@@ -1,0 +1,91 @@
+import { describe, it, assert } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import { resolve } from "../src/PipelineGraph.js"
+
+const file = "pipelines/t.pipeline.json"
+const text = (v: unknown) => JSON.stringify(v)
+
+const study = {
+  definitions: { spec: { inputShape: [4], layers: [{ _tag: "dense", units: 2 }] } },
+  stages: {
+    data: { kind: "dataset", params: { dataset: "cifar10" } },
+    small: { kind: "train", inputs: { train: "data.train", validation: "data.test" }, params: { spec: { $ref: "spec" }, epochs: 1 } },
+    grow: {
+      kind: "expand", inputs: { model: "small.model" }, params: { method: "x" },
+      matrix: { method: ["symmetric", { id: "noisy", params: { method: "noisy-diagonal", noise: { scheme: "scaled" } } }] }
+    },
+    large: { kind: "train", inputs: { init: "grow.model", train: "data.train", validation: "data.test" }, params: { optimizer: { lr: 1 } }, matrix: { "optimizer.lr": [0.001, 0.0001], seed: [1, 2] } },
+    report: { kind: "report", inputs: { runs: "large[*].metrics" } }
+  }
+}
+
+describe("pipeline graph", () => {
+  it.effect("expands matrices, inherits upstream axes and gathers instances", () =>
+    Effect.gen(function*() {
+      const g = yield* resolve(file, text(study))
+      assert.strictEqual(g.pipeline, "t")
+      const ids = g.instances.map((i) => i.id)
+      assert.deepStrictEqual(ids.slice(0, 4), ["data", "small", "grow--method=symmetric", "grow--method=noisy"])
+      const large = g.instances.filter((i) => i.stage === "large")
+      assert.strictEqual(large.length, 8)
+      const one = g.byId.get("large--method=noisy--lr=0.0001--seed=2")!
+      assert.deepStrictEqual(one.params, { optimizer: { lr: 0.0001 }, seed: 2 })
+      assert.deepStrictEqual(one.vars, { method: "noisy", lr: 0.0001, seed: 2 })
+      assert.deepStrictEqual(one.inputs.find((i) => i.name === "init")!.instances, ["grow--method=noisy"])
+      assert.deepStrictEqual(g.byId.get("grow--method=noisy")!.params, { method: "noisy-diagonal", noise: { scheme: "scaled" } })
+      assert.deepStrictEqual(g.byId.get("small")!.params.spec, study.definitions.spec)
+      const report = g.byId.get("report")!
+      assert.strictEqual(report.inputs[0].instances.length, 8)
+      assert.strictEqual(report.upstream.length, 8)
+      // topological: every upstream comes before its consumer
+      const pos = new Map(ids.map((id, i) => [id, i]))
+      for (const inst of g.instances) for (const up of inst.upstream) assert.isBelow(pos.get(up)!, pos.get(inst.id)!)
+    }))
+
+  it.effect("a stage's params hash depends only on its own kind and resolved params", () =>
+    Effect.gen(function*() {
+      const a = yield* resolve(file, text(study))
+      const changed = structuredClone(study) as typeof study
+      ;(changed.stages.small.params as Record<string, unknown>).epochs = 2
+      ;(changed.stages as Record<string, unknown>).extra = { kind: "evaluate", inputs: { model: "small.model", dataset: "data.test" } }
+      const b = yield* resolve(file, text(changed))
+      assert.notStrictEqual(a.byId.get("small")!.paramsHash, b.byId.get("small")!.paramsHash)
+      for (const id of ["data", "grow--method=symmetric", "large--method=symmetric--lr=0.001--seed=1", "report"]) {
+        assert.strictEqual(a.byId.get(id)!.paramsHash, b.byId.get(id)!.paramsHash, id)
+      }
+    }))
+
+  const failure = (v: unknown, f = file) => Effect.flip(resolve(f, typeof v === "string" ? v : text(v)))
+
+  it.effect("names the file and field of every mistake", () =>
+    Effect.gen(function*() {
+      const bad1 = yield* failure("{ not json")
+      assert.strictEqual(bad1.field, "(file)")
+      assert.strictEqual(bad1.file, file)
+      const bad2 = yield* failure({ stages: { data: { kind: "shell", params: {} } } })
+      assert.strictEqual(bad2.field, "stages.data.kind")
+      assert.include(bad2.expected, "registered stage kind")
+      assert.strictEqual(bad2.actual, "\"shell\"")
+      const bad3 = yield* failure({ stages: { small: { kind: "train", inputs: { train: "nowhere.train" } } } })
+      assert.strictEqual(bad3.field, "stages.small.inputs.train")
+      assert.include(bad3.actual, "nowhere")
+      const bad4 = yield* failure({ stages: { data: { kind: "dataset" }, small: { kind: "train", inputs: { train: "data.model" } } } })
+      assert.strictEqual(bad4.field, "stages.small.inputs.train")
+      assert.include(bad4.expected, "train, test, validation")
+      const bad5 = yield* failure({ stages: { "../etc": { kind: "dataset" } } })
+      assert.include(bad5.field, "stages")
+      assert.include(bad5.expected, "^[a-z][a-z0-9-]*$")
+      const bad6 = yield* failure({ stages: { data: { kind: "dataset", command: "rm -rf /" } } })
+      assert.strictEqual(bad6.field, "stages.data.command")
+      const bad7 = yield* failure({ stages: { a: { kind: "train", inputs: { init: "b.model" } }, b: { kind: "train", inputs: { init: "a.model" } } } })
+      assert.include(bad7.actual, "cycle")
+      const bad8 = yield* failure({ stages: { data: { kind: "dataset", params: { spec: { $ref: "missing" } } } } })
+      assert.strictEqual(bad8.field, "stages.data.params.spec.$ref")
+      const bad9 = yield* failure({ stages: { data: { kind: "dataset" } } }, "pipelines/Bad Name.json")
+      assert.strictEqual(bad9.field, "(file name)")
+      const bad10 = yield* failure({
+        stages: { data: { kind: "dataset", matrix: { seed: [1, 2] } }, small: { kind: "train", inputs: { train: "data.train" }, matrix: { seed: [3] } } }
+      })
+      assert.strictEqual(bad10.field, "stages.small.matrix")
+    }))
+})
