@@ -517,9 +517,11 @@ async function buildAddon() {
   const r = await runPackageInstall({ timeoutS: 1200, label: 'build' });
   const built = addonFiles();
   if (r.code !== 0 || r.timedOut || built.length === 0) {
-    console.error(tail(r.out, 40));
+    const compilerErrors = r.out.split('\n').filter((l) => /\b(fatal )?error:|#error|undefined reference/.test(l)).slice(0, 15);
+    console.error(compilerErrors.length ? compilerErrors.map((l) => `    ${l}`).join('\n') : tail(r.out, 40));
     throw new SetupError(`building the ${TF_PKG} addon failed${r.timedOut ? ' (timed out)' : ''}: ${failureReason(r.out)}`, [
       `Full log: ${path.relative(ROOT, BUILD_LOG)}.`,
+      `To restage the TF library from scratch: rm -rf ${path.relative(ROOT, DEPS)} and rerun.`,
       'It needs g++, make and the Node headers (/usr/include/node, or set npm_config_nodedir).',
       ...FIX_HINTS,
     ]);
@@ -598,9 +600,32 @@ async function ensureTfNative() {
   log(summary(p, source));
 }
 
+const BROWSERS = ['chromium', 'chromium-browser', 'google-chrome'];
+
+/** Headless Chromium renders and checks the HTML report in the tests; Debian's package is installed when missing. */
+function ensureBrowser() {
+  if (process.env.GROWLAB_SKIP_BROWSER === '1') { log('browser: skipped (GROWLAB_SKIP_BROWSER=1)'); return; }
+  const found = BROWSERS.find((b) => spawnSync(b, ['--version'], { stdio: 'ignore' }).status === 0);
+  if (found) { log(`browser: ${found} present (used by the report's browser check)`); return; }
+  const root = typeof process.getuid === 'function' && process.getuid() === 0;
+  if (!root || !hasCommand('apt-get')) {
+    log('browser: WARNING: no chromium found; the report browser test will fail. Install it: sudo apt-get install -y chromium');
+    return;
+  }
+  log('browser: installing Debian chromium for the report check (apt-get)…');
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const update = spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
+  const install = update.status === 0
+    ? spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'chromium'], { stdio: 'inherit', env })
+    : update;
+  if (install.status !== 0) throw new SetupError('apt-get could not install chromium', ['Install it by hand: apt-get install -y chromium, or set GROWLAB_SKIP_BROWSER=1.']);
+  log(`browser: chromium installed (${secs()})`);
+}
+
 try {
   await ensureNodeModules();
   await ensureTfNative();
+  ensureBrowser();
 } catch (e) {
   console.error(`[setup] ERROR: ${e instanceof Error ? e.message : String(e)}`);
   if (e instanceof SetupError) for (const h of e.hints) console.error(`[setup]   ${h}`);

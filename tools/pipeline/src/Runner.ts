@@ -135,6 +135,8 @@ export const runInstance = (options: RunOptions) =>
     yield* fs.remove(tmpDir, { recursive: true, force: true })
     yield* fs.makeDirectory(tmpDir, { recursive: true })
     const started = Date.now()
+    // GROWLAB_RUN_LOG: append one line per executed (not cached) stage; tests use it to count real executions.
+    if (process.env.GROWLAB_RUN_LOG) yield* fs.writeFileString(process.env.GROWLAB_RUN_LOG, `${graph.pipeline}/${inst.id}\n`, { flag: "a" })
     const work = Effect.gen(function*() {
       const { ctx, info } = makeContext(stage, { pipeline: graph.pipeline, pipelineFile: options.file, stage: inst.id, vars: inst.vars, outDir: tmpDir, inputs: bound })
       yield* Effect.suspend(() => stage.run(params, ctx)).pipe(

@@ -1,0 +1,58 @@
+/**
+ * A throwaway copy of the workspace for end-to-end tests: every tracked or unignored file, a node_modules made of
+ * links to the real one (workspace packages re-linked to the copy, so source edits in the copy take effect), and an
+ * empty Nx cache.
+ */
+import { execFileSync, spawnSync } from "node:child_process"
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { dirname, join, resolve } from "node:path"
+import { fileURLToPath } from "node:url"
+
+export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..")
+
+export interface WorkspaceCopy {
+  readonly dir: string
+  readonly runLog: string
+  /** Runs a command in the copy with the growlab run log enabled; returns exit code and combined output. */
+  readonly exec: (cmd: string, args: ReadonlyArray<string>, env?: Record<string, string>) => { code: number; output: string }
+  readonly cleanup: () => void
+}
+
+export const makeWorkspaceCopy = (): WorkspaceCopy => {
+  const dir = mkdtempSync(join(tmpdir(), "growlab-e2e-"))
+  const files = execFileSync("git", ["ls-files", "-co", "--exclude-standard", "-z"], { cwd: repoRoot, encoding: "utf8" })
+    .split("\0").filter((f) => f.length > 0)
+  for (const f of files) {
+    const src = join(repoRoot, f)
+    const dst = join(dir, f)
+    mkdirSync(dirname(dst), { recursive: true })
+    try { cpSync(src, dst) } catch { /* deleted in the working tree */ }
+  }
+  const nm = join(dir, "node_modules")
+  mkdirSync(nm)
+  for (const entry of readdirSync(join(repoRoot, "node_modules"))) {
+    if (entry === "@growlab" || entry === ".cache") continue
+    symlinkSync(join(repoRoot, "node_modules", entry), join(nm, entry))
+  }
+  mkdirSync(join(nm, "@growlab"))
+  for (const entry of readdirSync(join(repoRoot, "node_modules", "@growlab"))) {
+    const target = ["pipeline"].includes(entry) ? join(dir, "tools", entry) : join(dir, "packages", entry)
+    symlinkSync(target, join(nm, "@growlab", entry))
+  }
+  const runLog = join(dir, "runs.log")
+  return {
+    dir,
+    runLog,
+    exec: (cmd, args, env = {}) => {
+      const r = spawnSync(cmd, args as Array<string>, {
+        cwd: dir,
+        encoding: "utf8",
+        env: { ...process.env, NX_DAEMON: "false", NX_NO_CLOUD: "true", NX_ISOLATE_PLUGINS: "false", NX_TUI: "false", GROWLAB_RUN_LOG: runLog, ...env },
+        maxBuffer: 64 * 1024 * 1024
+      })
+      return { code: r.status ?? 1, output: `${r.stdout ?? ""}${r.stderr ?? ""}` }
+    },
+    cleanup: () => rmSync(dir, { recursive: true, force: true })
+  }
+}
