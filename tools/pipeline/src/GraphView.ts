@@ -6,7 +6,7 @@ export const toText = (g: Graph): string => {
   for (const inst of g.instances) {
     lines.push(`  ${inst.id}  (${inst.kind})`)
     for (const i of inst.inputs) {
-      lines.push(`      ${i.name} ← ${i.gather ? `${i.instances.length} × ` : ""}${i.instances.length === 1 ? i.instances[0] : i.stage}.${i.output}`)
+      lines.push(`      ${i.name} ← ${i.gather ? `${i.sources.length} × ${i.refs.join(" + ")}` : `${i.sources[0].instance}.${i.sources[0].output}`}`)
     }
   }
   return lines.join("\n")

@@ -23,7 +23,8 @@ export type MatrixValue = typeof MatrixValue.Type
 export const StageEntry = Schema.Struct({
   kind: Schema.String,
   description: Schema.optional(Schema.String),
-  inputs: Schema.optionalWith(Schema.Record({ key: Schema.String, value: InputRef }), { default: () => ({}) }),
+  /** An input binds one reference, or gathers a list of references (each `<stage>[*].<output>` or `<stage>.<output>`). */
+  inputs: Schema.optionalWith(Schema.Record({ key: Schema.String, value: Schema.Union(InputRef, Schema.NonEmptyArray(InputRef)) }), { default: () => ({}) }),
   params: Schema.optionalWith(Schema.Record({ key: Schema.String, value: Schema.Unknown }), { default: () => ({}) }),
   matrix: Schema.optionalWith(
     Schema.Record({ key: Schema.String.pipe(Schema.pattern(/^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)*$/, { message: () => "a dotted param path" })), value: Schema.NonEmptyArray(MatrixValue) }),

@@ -12,13 +12,21 @@ import { registry } from "./Registry.js"
 export type Var = string | number | boolean
 export type Vars = Readonly<Record<string, Var>>
 
-export interface BoundInput {
-  readonly name: string
-  readonly ref: string
-  readonly gather: boolean
+export interface InputSource {
   readonly stage: string
   readonly output: string
-  /** Instance ids bound to this input (exactly one unless `gather`). */
+  readonly instance: string
+}
+
+export interface BoundInput {
+  readonly name: string
+  /** The reference(s) as written in the file. */
+  readonly refs: ReadonlyArray<string>
+  /** A gathered input (`stage[*].output`, or a list of references). */
+  readonly gather: boolean
+  /** The upstream artifacts bound, in order (exactly one unless `gather`). */
+  readonly sources: ReadonlyArray<InputSource>
+  /** Instance ids of `sources`. */
   readonly instances: ReadonlyArray<string>
 }
 
@@ -119,22 +127,28 @@ const build = (file: string, pf: PipelineFile): Graph => {
   const entries = Object.entries(pf.stages)
   if (entries.length === 0) throw err(file, "stages", "at least one stage", "none")
   // kinds and input references
-  const refs = new Map<string, Array<{ name: string; ref: string; stage: string; gather: boolean; output: string }>>()
+  interface Ref { readonly ref: string; readonly stage: string; readonly gather: boolean; readonly output: string }
+  const refs = new Map<string, Array<{ name: string; gather: boolean; refs: Array<Ref> }>>()
   for (const [name, s] of entries) {
     const entry = registry[s.kind]
     if (!entry) throw err(file, `stages.${name}.kind`, `a registered stage kind (${Object.keys(registry).join(", ")})`, JSON.stringify(s.kind))
-    const list: Array<{ name: string; ref: string; stage: string; gather: boolean; output: string }> = []
-    for (const [input, ref] of Object.entries(s.inputs)) {
-      const m = INPUT_REF.exec(ref)!
-      const [, up, star, output] = m
-      const upEntry = pf.stages[up]
-      if (!upEntry) throw err(file, `stages.${name}.inputs.${input}`, `an upstream stage (${Object.keys(pf.stages).join(", ")})`, JSON.stringify(up))
-      if (up === name) throw err(file, `stages.${name}.inputs.${input}`, "another stage", "the stage itself")
-      const upOutputs = registry[upEntry.kind]?.outputs ?? []
-      if (!upOutputs.includes(output)) {
-        throw err(file, `stages.${name}.inputs.${input}`, `an output of ${up} (kind ${upEntry.kind}: ${upOutputs.join(", ")})`, JSON.stringify(output))
+    const list: Array<{ name: string; gather: boolean; refs: Array<Ref> }> = []
+    for (const [input, value] of Object.entries(s.inputs)) {
+      const many = Array.isArray(value)
+      const parsed: Array<Ref> = []
+      for (const [i, ref] of (many ? value : [value]).entries()) {
+        const field = `stages.${name}.inputs.${input}${many ? `.${i}` : ""}`
+        const [, up, star, output] = INPUT_REF.exec(ref)!
+        const upEntry = pf.stages[up]
+        if (!upEntry) throw err(file, field, `an upstream stage (${Object.keys(pf.stages).join(", ")})`, JSON.stringify(up))
+        if (up === name) throw err(file, field, "another stage", "the stage itself")
+        const upOutputs = registry[upEntry.kind]?.outputs ?? []
+        if (!upOutputs.includes(output)) {
+          throw err(file, field, `an output of ${up} (kind ${upEntry.kind}: ${upOutputs.join(", ")})`, JSON.stringify(output))
+        }
+        parsed.push({ ref, stage: up, gather: many || star !== undefined, output })
       }
-      list.push({ name: input, ref, stage: up, gather: star !== undefined, output })
+      list.push({ name: input, gather: many || parsed[0].gather, refs: parsed })
     }
     refs.set(name, list)
   }
@@ -146,7 +160,7 @@ const build = (file: string, pf: PipelineFile): Graph => {
     if (st === "done") return
     if (st === "visiting") throw err(file, `stages.${name}.inputs`, "an acyclic graph", `a cycle ${[...trail, name].join(" -> ")}`)
     state.set(name, "visiting")
-    for (const r of refs.get(name) ?? []) visit(r.stage, [...trail, name])
+    for (const r of refs.get(name) ?? []) for (const x of r.refs) visit(x.stage, [...trail, name])
     state.set(name, "done")
     order.push(name)
   }
@@ -157,9 +171,8 @@ const build = (file: string, pf: PipelineFile): Graph => {
   for (const name of order) {
     const s = pf.stages[name]
     const stageRefs = refs.get(name) ?? []
-    const params = substitute(file, `stages.${name}.params`, s.params, pf.definitions) as Record<string, unknown>
     // inherited combos: cross product of bound upstream instances, consistent on shared vars
-    const boundStages = [...new Set(stageRefs.filter((r) => !r.gather).map((r) => r.stage))]
+    const boundStages = [...new Set(stageRefs.filter((r) => !r.gather).map((r) => r.refs[0].stage))]
     let inherited: Array<{ vars: Record<string, Var> }> = [{ vars: {} }]
     for (const up of boundStages) {
       const next: Array<{ vars: Record<string, Var> }> = []
@@ -181,13 +194,14 @@ const build = (file: string, pf: PipelineFile): Graph => {
         }
         const vars: Record<string, Var> = { ...inh.vars, ...c.vars }
         const id = [name, ...Object.entries(vars).map(([k, v]) => `${k}=${varText(v)}`)].join("--")
-        const resolved = c.apply(params)
+        const resolved = substitute(file, `stages.${name}.params`, c.apply(s.params), pf.definitions) as Record<string, unknown>
         const inputs: Array<BoundInput> = stageRefs.map((r) => {
-          const candidates = (instancesOf.get(r.stage) ?? []).filter((u) => consistent(u.vars, vars))
-          if (!r.gather && candidates.length !== 1) {
-            throw err(file, `stages.${name}.inputs.${r.name}`, `one instance of ${r.stage} for ${id}`, `${candidates.length}`)
+          const sources = r.refs.flatMap((x) =>
+            (instancesOf.get(x.stage) ?? []).filter((u) => consistent(u.vars, vars)).map((u) => ({ stage: x.stage, output: x.output, instance: u.id })))
+          if (!r.gather && sources.length !== 1) {
+            throw err(file, `stages.${name}.inputs.${r.name}`, `one instance of ${r.refs[0].stage} for ${id}`, `${sources.length}`)
           }
-          return { name: r.name, ref: r.ref, gather: r.gather, stage: r.stage, output: r.output, instances: candidates.map((u) => u.id) }
+          return { name: r.name, refs: r.refs.map((x) => x.ref), gather: r.gather, sources, instances: sources.map((x) => x.instance) }
         })
         list.push({
           id,

@@ -80,25 +80,25 @@ const checkWiring = (graph: Graph, inst: Instance, stage: Stage, dirOf: (id: str
         return yield* Effect.fail(new PipelineError({ file, field, expected: `an input of kind ${stage.kind} (${Object.keys(stage.inputs).join(", ") || "none"})`, actual: JSON.stringify(input.name) }))
       }
       if (input.gather !== (decl.many === true)) {
-        return yield* Effect.fail(new PipelineError({ file, field, expected: decl.many ? "a gathered reference '<stage>[*].<output>'" : "a single reference '<stage>.<output>'", actual: JSON.stringify(input.ref) }))
-      }
-      const upstream = graph.byId.get(input.instances[0] ?? "")
-      const upStage = upstream ? yield* loadStage(file, `stages.${input.stage}.kind`, upstream.kind) : undefined
-      const outDecl = upStage?.outputs[input.output]
-      if (upStage && !outDecl) {
-        return yield* Effect.fail(new PipelineError({ file, field, expected: `an output of kind ${upStage.kind} (${Object.keys(upStage.outputs).join(", ")})`, actual: JSON.stringify(input.output) }))
-      }
-      if (outDecl && outDecl.kind !== decl.kind) {
-        return yield* Effect.fail(new PipelineError({ file, field, expected: `an artifact of kind ${decl.kind}`, actual: `${input.ref} (kind ${outDecl.kind})` }))
+        return yield* Effect.fail(new PipelineError({ file, field, expected: decl.many ? "a gathered reference '<stage>[*].<output>'" : "a single reference '<stage>.<output>'", actual: JSON.stringify(input.refs.length === 1 ? input.refs[0] : input.refs) }))
       }
       const artifacts: Array<InputArtifact> = []
-      for (const id of input.instances) {
-        const path = `${dirOf(id)}/${outDecl?.file ?? input.output}`
-        if (!(yield* fs.exists(path).pipe(Effect.orElseSucceed(() => false)))) {
-          if (outDecl?.optional) continue
-          return yield* Effect.fail(new PipelineError({ file, field, expected: `upstream artifact ${path} (run ${graph.pipeline}--${id} first)`, actual: "missing" }))
+      for (const source of input.sources) {
+        const upstream = graph.byId.get(source.instance)!
+        const upStage = yield* loadStage(file, `stages.${source.stage}.kind`, upstream.kind)
+        const outDecl = upStage.outputs[source.output]
+        if (!outDecl) {
+          return yield* Effect.fail(new PipelineError({ file, field, expected: `an output of kind ${upStage.kind} (${Object.keys(upStage.outputs).join(", ")})`, actual: JSON.stringify(source.output) }))
         }
-        artifacts.push({ path, stage: id, vars: graph.byId.get(id)?.vars ?? {} })
+        if (outDecl.kind !== decl.kind) {
+          return yield* Effect.fail(new PipelineError({ file, field, expected: `an artifact of kind ${decl.kind}`, actual: `${source.stage}.${source.output} (kind ${outDecl.kind})` }))
+        }
+        const path = `${dirOf(source.instance)}/${outDecl.file}`
+        if (!(yield* fs.exists(path).pipe(Effect.orElseSucceed(() => false)))) {
+          if (outDecl.optional) continue
+          return yield* Effect.fail(new PipelineError({ file, field, expected: `upstream artifact ${path} (run ${graph.pipeline}--${source.instance} first)`, actual: "missing" }))
+        }
+        artifacts.push({ path, stage: source.instance, vars: upstream.vars })
       }
       bound[input.name] = artifacts
     }

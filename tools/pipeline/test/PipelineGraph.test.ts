@@ -42,6 +42,24 @@ describe("pipeline graph", () => {
       for (const inst of g.instances) for (const up of inst.upstream) assert.isBelow(pos.get(up)!, pos.get(inst.id)!)
     }))
 
+  it.effect("substitutes $ref inside matrix variants and gathers a list of references", () =>
+    Effect.gen(function*() {
+      const g = yield* resolve(file, text({
+        definitions: { big: { inputShape: [8], layers: [{ _tag: "dense", units: 4 }] } },
+        stages: {
+          data: { kind: "dataset", params: { dataset: "cifar10" } },
+          small: { kind: "train", inputs: { train: "data.train" } },
+          grow: { kind: "expand", inputs: { model: "small.model" }, matrix: { target: [{ id: "big", params: { target: { $ref: "big" } } }] } },
+          wide: { kind: "net2wider", inputs: { model: "small.model" } },
+          report: { kind: "report", inputs: { expansions: ["grow[*].expansion", "wide.expansion"] } }
+        }
+      }))
+      assert.deepStrictEqual(g.byId.get("grow--target=big")!.params.target, { inputShape: [8], layers: [{ _tag: "dense", units: 4 }] })
+      const input = g.byId.get("report")!.inputs[0]
+      assert.isTrue(input.gather)
+      assert.deepStrictEqual(input.sources.map((s) => s.instance), ["grow--target=big", "wide"])
+    }))
+
   it.effect("a stage's params hash depends only on its own kind and resolved params", () =>
     Effect.gen(function*() {
       const a = yield* resolve(file, text(study))

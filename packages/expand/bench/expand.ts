@@ -1,0 +1,63 @@
+/**
+ * `npm run bench:expand`: expansion time of every method on the original study's CNNs (small → large-1, large-2),
+ * figure rendering time, and the measured function preservation (max |Δlogits| on 256 seeded random images and the
+ * first 256 real CIFAR-10 test images) with trained-like random weights. Expansion is timed alone (median of 15 runs
+ * after 3 warm-ups): pure Float32Array math, no tensors.
+ */
+import * as Effect from "effect/Effect"
+import { ensureNativeSync, tf } from "@growlab/core/Backend"
+import * as Expander from "../src/Expander.js"
+import * as Figures from "../src/Figures.js"
+import type * as Noise from "../src/Noise.js"
+import type { Fill, Method, OneAxis } from "../src/Plan.js"
+import * as Preservation from "../src/Preservation.js"
+import { cifarTest, cnn, randomModel } from "../test/support/fixtures.js"
+
+interface Variant { readonly method: Method; readonly oneAxis?: OneAxis; readonly fill?: Fill; readonly noise?: Noise.Scheme }
+const variants: ReadonlyArray<Variant> = [
+  { method: "symmetric" },
+  { method: "noisy-symmetric", noise: { scheme: "snr", snrDb: 10 } },
+  { method: "noisy-symmetric", noise: { scheme: "scaled", distribution: "normal" } },
+  { method: "diagonal", oneAxis: "symmetric" },
+  { method: "diagonal", oneAxis: "random" },
+  { method: "noisy-diagonal", oneAxis: "symmetric", noise: { scheme: "snr", snrDb: 10 } },
+  { method: "noisy-diagonal", oneAxis: "symmetric", noise: { scheme: "scaled", distribution: "normal" } },
+  { method: "envelope", fill: "zeros" },
+  { method: "envelope", fill: "scaled-noise" }
+]
+const label = (v: Variant) => [v.method, v.oneAxis && `oneAxis ${v.oneAxis}`, v.fill && `fill ${v.fill}`, v.noise && (v.noise.scheme === "snr" ? `snr ${v.noise.snrDb} dB` : `scaled ${v.noise.distribution}`)].filter(Boolean).join(", ")
+
+const info = ensureNativeSync()
+const N = 256
+const small = randomModel(cnn(64, 64, 64), 21)
+const random = Preservation.randomInputs([32, 32, 3], N, 1)
+const real = Preservation.datasetInputs(cifarTest(N), N)
+const median = (xs: Array<number>) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+const fmt = (x: number) => (x === 0 ? "0" : x.toExponential(2))
+
+console.log(`backend ${info.backend} (TF ${info.tfVersion}), node ${process.version}, ${N} random + ${real.count} CIFAR-10 test images`)
+console.log("| target | method | expand ms (median) | figures ms | max|logits| real | max|Δ| random | max|Δ| real | rel. real | preserves (exact) | preserved (measured) | SNR dB per noisy layer |")
+console.log("|---|---|---|---|---|---|---|---|---|---|---|")
+const tensorsBefore = tf.memory().numTensors
+for (const [name, target] of [["large-1", cnn(128, 64, 128)], ["large-2", cnn(128, 128, 128)]] as const) {
+  for (const v of variants) {
+    const run = () => Effect.runSync(Expander.grow(small, target, { ...v, seed: 5 }))
+    for (let i = 0; i < 3; i++) run()
+    const times: Array<number> = []
+    let e = run()
+    for (let i = 0; i < 15; i++) {
+      const t0 = performance.now()
+      e = run()
+      times.push(performance.now() - t0)
+    }
+    const f0 = performance.now()
+    Figures.render(e)
+    const figMs = performance.now() - f0
+    const r = Preservation.compare(small, e.model, random, N)
+    const c = Preservation.compare(small, e.model, real.x, real.count)
+    const preserved = r.relativeDiff <= Preservation.TOLERANCE && c.relativeDiff <= Preservation.TOLERANCE
+    const snr = e.layers.filter((l) => l.snrDb !== null).map((l) => `${l.layer} ${l.snrDb!.toFixed(2)}`).join(", ") || "—"
+    console.log(`| ${name} | ${label(v)} | ${median(times).toFixed(2)} | ${figMs.toFixed(0)} | ${c.maxAbsLogits.toFixed(2)} | ${fmt(r.maxAbsDiff)} | ${fmt(c.maxAbsDiff)} | ${fmt(c.relativeDiff)} | ${e.plan.preservesFunction ? "yes" : "no"} | ${preserved ? "yes" : "no"} | ${snr} |`)
+  }
+}
+if (tf.memory().numTensors !== tensorsBefore) throw new Error(`tensors leaked: ${tensorsBefore} → ${tf.memory().numTensors}`)

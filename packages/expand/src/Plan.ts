@@ -1,0 +1,237 @@
+/**
+ * The expansion plan: from a (source spec, target spec) pair and a method, decide for every layer which axes grow,
+ * by how much, how the grown units are laid out (see AxisMap) and which operator fills the layer's weights.
+ * Impossible plans fail with a PlanError naming the layer, the field, the expected and the actual value.
+ *
+ * The input side of every layer reuses the previous layer's output map (through pooling, activations and Flatten),
+ * which is what makes the tile operators function-preserving: a layer always "knows" that its input units are copies
+ * (tile) or centred originals plus new zero units (envelope).
+ */
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
+import { SpecError } from "@growlab/core/Errors"
+import { inferShapes, layerName, type Layer, type LayerShapes, type ModelSpec } from "@growlab/core/ModelSpec"
+import * as AxisMap from "./AxisMap.js"
+import { PlanError } from "./PlanError.js"
+
+export const Method = Schema.Literal("symmetric", "noisy-symmetric", "diagonal", "noisy-diagonal", "envelope")
+export type Method = typeof Method.Type
+
+/** What diagonal methods do with layers that grow along one axis only (the study ran both). */
+export const OneAxis = Schema.Literal("symmetric", "random")
+export type OneAxis = typeof OneAxis.Type
+
+/** What envelope expansion puts around the centred source weights. */
+export const Fill = Schema.Literal("zeros", "scaled-noise")
+export type Fill = typeof Fill.Type
+
+export type OperatorName =
+  | "copy" | "symmetric" | "noisy-symmetric" | "diagonal" | "noisy-diagonal" | "envelope" | "random"
+  /** BatchNormalization statistics and scales follow the channel map. */
+  | "replicate"
+  /** No weights (rescaling, pooling, flatten, activation, dropout). */
+  | "none"
+
+export type Growth = "none" | "input" | "output" | "both"
+
+export interface LayerPlan {
+  readonly index: number
+  /** Target layer name (weights are written as `<name>/<param>`). */
+  readonly name: string
+  /** Source layer name (weights are read as `<sourceName>/<param>`). */
+  readonly sourceName: string
+  readonly kind: Layer["_tag"]
+  readonly sourceShapes: LayerShapes
+  readonly targetShapes: LayerShapes
+  /** The layer's input feature/channel axis (a Dense after a Flatten sees the flattened map). */
+  readonly inMap: AxisMap.AxisMap
+  readonly outMap: AxisMap.AxisMap
+  /** Kernel taps per (input, output) pair: kh·kw for Conv2D, 1 for Dense, 0 for layers without a kernel. */
+  readonly spatial: number
+  /** Target / source units on each axis (channels per position for a Dense after a Flatten). */
+  readonly inMultiplier: number
+  readonly outMultiplier: number
+  readonly growth: Growth
+  readonly operator: OperatorName
+  /** Why this operator, when it is not simply the method (fallbacks, noise that cannot be added, ...). */
+  readonly note: string
+}
+
+export interface Options {
+  readonly method: Method
+  readonly oneAxis?: OneAxis
+  readonly fill?: Fill
+}
+
+export interface Plan {
+  readonly source: ModelSpec
+  readonly target: ModelSpec
+  readonly method: Method
+  readonly oneAxis: OneAxis
+  readonly fill: Fill
+  readonly layers: ReadonlyArray<LayerPlan>
+  /** Whether the grown model computes exactly the source's logits in exact arithmetic. */
+  readonly preservesFunction: boolean
+  /** Why it does not (empty when it does). */
+  readonly breaks: ReadonlyArray<string>
+}
+
+const tileLayout = (m: Method): boolean => m !== "envelope"
+
+const WIDTH_FIELDS = new Set(["_tag", "name", "units", "filters"])
+
+const describeValue = (v: unknown): string => (v === undefined ? "absent" : JSON.stringify(v))
+
+const shapeText = (s: ReadonlyArray<number>): string => `[${s.join(", ")}]`
+
+const widthOf = (layer: Layer): number | undefined =>
+  layer._tag === "dense" ? layer.units : layer._tag === "conv2d" ? layer.filters : undefined
+
+const shapesOf = (spec: ModelSpec, which: "source" | "target"): ReadonlyArray<LayerShapes> => {
+  try {
+    return inferShapes(spec)
+  } catch (e) {
+    if (e instanceof SpecError) throw new PlanError({ layer: e.layer, field: `${which}.${e.field}`, expected: e.expected, actual: e.actual })
+    throw e
+  }
+}
+
+const build = (source: ModelSpec, target: ModelSpec, options: Options): Plan => {
+  const method = options.method
+  const oneAxis = options.oneAxis ?? "symmetric"
+  const fill = options.fill ?? "zeros"
+  const src = shapesOf(source, "source")
+  const tgt = shapesOf(target, "target")
+  if (source.layers.length !== target.layers.length) {
+    throw new PlanError({ layer: "<model>", field: "layers", expected: `${source.layers.length} layers (expansion widens layers, it does not add them)`, actual: `${target.layers.length}` })
+  }
+  if (shapeText(source.inputShape) !== shapeText(target.inputShape)) {
+    throw new PlanError({ layer: "<model>", field: "inputShape", expected: shapeText(source.inputShape), actual: shapeText(target.inputShape) })
+  }
+  let map = AxisMap.identity(source.inputShape[source.inputShape.length - 1])
+  const layers: Array<LayerPlan> = []
+  const breaks: Array<string> = []
+  source.layers.forEach((s, index) => {
+    const t = target.layers[index]
+    const name = layerName(t, index)
+    if (s._tag !== t._tag) {
+      throw new PlanError({ layer: name, field: "_tag", expected: `${s._tag} (the source's layer ${index})`, actual: t._tag })
+    }
+    const keys = new Set([...Object.keys(s), ...Object.keys(t)])
+    for (const key of keys) {
+      if (WIDTH_FIELDS.has(key)) continue
+      const a = (s as unknown as Record<string, unknown>)[key]
+      const b = (t as unknown as Record<string, unknown>)[key]
+      if (JSON.stringify(a) !== JSON.stringify(b)) {
+        throw new PlanError({ layer: name, field: key, expected: `${describeValue(a)} (only units / filters may differ)`, actual: describeValue(b) })
+      }
+    }
+    const inMap = map
+    const base = { index, name, sourceName: layerName(s, index), kind: s._tag, sourceShapes: src[index], targetShapes: tgt[index], inMap }
+    const o = widthOf(s)
+    const O = widthOf(t)
+    if (o !== undefined && O !== undefined) {
+      if (O < o) {
+        throw new PlanError({ layer: name, field: s._tag === "dense" ? "units" : "filters", expected: `at least ${o} (the source's; expansion cannot shrink)`, actual: String(O) })
+      }
+      const spatialOut = (l: LayerShapes) => shapeText(l.outputShape.slice(0, -1))
+      if (spatialOut(src[index]) !== spatialOut(tgt[index])) {
+        throw new PlanError({ layer: name, field: "outputShape", expected: `spatial size ${spatialOut(src[index])}`, actual: spatialOut(tgt[index]) })
+      }
+      let outMap: AxisMap.AxisMap
+      if (O === o) outMap = AxisMap.identity(o)
+      else if (!tileLayout(method)) outMap = AxisMap.centre(o, O)
+      else if (O % o !== 0) {
+        throw new PlanError({
+          layer: name, field: s._tag === "dense" ? "units" : "filters",
+          expected: `an integer multiple of ${o} (${method} tiles whole copies of the source units)`,
+          actual: `${O} (×${(O / o).toFixed(3)})`
+        })
+      } else outMap = AxisMap.tile(o, O / o)
+      const inUnits = tgt[index].weights.find((w) => w.param === "kernel")!.shape.at(-2)!
+      if (inMap.size !== inUnits) {
+        throw new PlanError({ layer: name, field: "inputShape", expected: `${inMap.size} input units from the previous layers`, actual: String(inUnits) })
+      }
+      const gIn = AxisMap.grows(inMap)
+      const gOut = AxisMap.grows(outMap)
+      const growth: Growth = gIn && gOut ? "both" : gIn ? "input" : gOut ? "output" : "none"
+      let operator: OperatorName
+      let note = ""
+      if (growth === "none") operator = "copy"
+      else if (method === "symmetric" || method === "envelope") operator = method
+      else if (method === "noisy-symmetric") {
+        operator = "noisy-symmetric"
+        if (!gIn) note = "input axis not grown: noise cannot cancel over input copies, so the output copies are exact (no noise)"
+      } else if (growth === "both") {
+        if (inMap.copies !== outMap.copies) {
+          throw new PlanError({
+            layer: name, field: s._tag === "dense" ? "units" : "filters",
+            expected: `×${inMap.copies}, the input multiplier (${method} pairs input copy r with output copy r)`,
+            actual: `×${outMap.copies}`
+          })
+        }
+        operator = method
+      } else if (oneAxis === "random") {
+        operator = "random"
+        note = `grows along one axis only (${growth}): randomly initialised (oneAxis: random)`
+      } else {
+        operator = method === "diagonal" ? "symmetric" : "noisy-symmetric"
+        note = `grows along one axis only (${growth}): ${operator} fallback (oneAxis: symmetric)` +
+          (method === "noisy-diagonal" && !gIn ? "; input axis not grown, so no noise" : "")
+      }
+      if (operator === "random") breaks.push(`${name}: randomly initialised`)
+      if (operator === "envelope" && fill === "scaled-noise") breaks.push(`${name}: envelope filled with noise that reaches the outputs`)
+      if (gOut && "activation" in t && t.activation === "softmax") breaks.push(`${name}: softmax over a grown axis is not elementwise`)
+      const kernel = src[index].weights.find((w) => w.param === "kernel")!.shape
+      layers.push({
+        ...base, outMap, spatial: kernel.length === 4 ? kernel[0] * kernel[1] : 1,
+        inMultiplier: inMap.size / inMap.sourceSize, outMultiplier: outMap.size / outMap.sourceSize,
+        growth, operator, note
+      })
+      map = outMap
+      return
+    }
+    let outMap = inMap
+    if (s._tag === "flatten") {
+      const a = src[index].inputShape
+      const b = tgt[index].inputShape
+      if (shapeText(a.slice(0, -1)) !== shapeText(b.slice(0, -1))) {
+        throw new PlanError({ layer: name, field: "inputShape", expected: `spatial size ${shapeText(a.slice(0, -1))}`, actual: shapeText(b.slice(0, -1)) })
+      }
+      outMap = AxisMap.flatten(inMap, a.slice(0, -1).reduce((x, y) => x * y, 1))
+    }
+    if (s._tag === "activation" && s.activation === "softmax" && AxisMap.grows(inMap)) breaks.push(`${name}: softmax over a grown axis is not elementwise`)
+    const grown = AxisMap.grows(inMap)
+    layers.push({
+      ...base, outMap, spatial: 0, inMultiplier: inMap.size / inMap.sourceSize, outMultiplier: outMap.size / outMap.sourceSize,
+      growth: grown ? "both" : "none",
+      operator: s._tag === "batchNormalization" ? (grown ? "replicate" : "copy") : "none",
+      note: ""
+    })
+    map = outMap
+  })
+  if (AxisMap.grows(map)) {
+    const last = layers[layers.length - 1]
+    throw new PlanError({
+      layer: last.name, field: "outputShape",
+      expected: `${shapeText(src[src.length - 1].outputShape)} (the model's output cannot grow: the logits must stay comparable)`,
+      actual: shapeText(tgt[tgt.length - 1].outputShape)
+    })
+  }
+  return { source, target, method, oneAxis, fill, layers, preservesFunction: breaks.length === 0, breaks }
+}
+
+/** Plans growing `source` into `target` with a method. Fails with a PlanError for an impossible plan. */
+export const make = (source: ModelSpec, target: ModelSpec, options: Options): Effect.Effect<Plan, PlanError> =>
+  Effect.suspend(() => {
+    try {
+      return Effect.succeed(build(source, target, options))
+    } catch (e) {
+      if (e instanceof PlanError) return Effect.fail(e)
+      throw e
+    }
+  })
+
+/** The layers that carry a kernel (Dense, Conv2D). */
+export const weightLayers = (plan: Plan): ReadonlyArray<LayerPlan> =>
+  plan.layers.filter((l) => l.kind === "dense" || l.kind === "conv2d")

@@ -1,0 +1,18 @@
+import type { AxisMap } from "../AxisMap.js"
+
+/** A per-unit vector (bias, BatchNorm parameter) following an axis map; new units get `fill`. */
+export const follow = (source: Float32Array, map: AxisMap, fill = 0): Float32Array => {
+  const out = new Float32Array(map.size)
+  for (let j = 0; j < map.size; j++) {
+    const s = map.source[j]
+    out[j] = s < 0 ? fill : source[s]
+  }
+  return out
+}
+
+/** Checks that every target unit has a source unit (tile and identity maps). */
+export const requireTiled = (map: AxisMap, operator: string): void => {
+  if (map.layout === "centre") throw new Error(`${operator} needs a tiled axis map, got a centred one`)
+}
+
+export const noNoise = (kernel: Float32Array, signalEnergy: number) => ({ kernel, signalEnergy, noiseEnergy: 0, snrDb: null, noise: null })

@@ -1,0 +1,55 @@
+/**
+ * Envelope expansion (experiment 4): the source kernel sits in the centre of the target's [in, out] channel block
+ * (every kernel tap keeps its place), the rest is zeros or noise:
+ *   W'[s, off_in + v, off_out + u] = W[s, v, u],  off = floor((target − source) / 2),  elsewhere 0 or η;
+ *   b'[off_out + u] = b[u], new biases 0.
+ * The input offset follows the previous layer's centred outputs (per spatial position after a Flatten).
+ * With `fill: "zeros"` it is function-preserving: new units get zero weights and bias, so they output act(0), and the
+ * rows that read them are zero. (Their gradients are zero too: under gradient descent the new units never move.)
+ * With `fill: "scaled-noise"` the new weights are drawn with the source kernel's mean and std (or from `noise`), and
+ * they reach the outputs: not function-preserving; the stage measures by how much.
+ */
+import type { Operator } from "../Operator.js"
+import * as Noise from "../Noise.js"
+import { follow } from "../internal/vectors.js"
+
+export const envelope: Operator = {
+  name: "envelope",
+  kernel: (input, ctx) => {
+    const { source: W, spatial: S, inMap, outMap } = input
+    const I = inMap.size, O = outMap.size, i = inMap.sourceSize, o = outMap.sourceSize
+    const out = new Float32Array(S * I * O)
+    const signalEnergy = Noise.energy(W)
+    const newEntries = S * (I * O - i * o)
+    const scheme = ctx.noise ?? { scheme: "scaled" as const, distribution: "normal" as const }
+    const sampler = ctx.fill === "zeros" || newEntries === 0
+      ? undefined
+      : scheme.scheme === "snr"
+        ? Noise.gaussian(ctx.rng, 0, Noise.stdForSnr(signalEnergy, scheme.snrDb, newEntries))
+        : Noise.scaled(ctx.rng, W, scheme.distribution)
+    const tally = new Noise.Tally()
+    let noiseEnergy = 0
+    for (let s = 0; s < S; s++) {
+      for (let ii = 0; ii < I; ii++) {
+        const si = inMap.source[ii]
+        const from = (s * i + si) * o
+        const to = (s * I + ii) * O
+        for (let oo = 0; oo < O; oo++) {
+          const so = outMap.source[oo]
+          if (si >= 0 && so >= 0) out[to + oo] = W[from + so]
+          else if (sampler) {
+            const e = sampler.draw()
+            tally.add(e)
+            noiseEnergy += e * e
+            out[to + oo] = e
+          }
+        }
+      }
+    }
+    return {
+      kernel: out, signalEnergy, noiseEnergy, snrDb: Noise.snrDb(signalEnergy, noiseEnergy),
+      noise: tally.n > 0 ? { mean: tally.mean, std: tally.std, count: tally.n } : null
+    }
+  },
+  bias: (source, outMap) => follow(source, outMap, 0)
+}

@@ -1,0 +1,24 @@
+/**
+ * Noisy symmetric expansion: the symmetric kernel plus noise that cancels over the input copies.
+ * For 2× on both axes, in the [in, out] layout (rows = input copies, columns = output copies):
+ *   [[W/2 + η1, W/2 + η2], [W/2 − η1, W/2 − η2]]
+ * which is the study's [[W/2+η1, W/2−η1], [W/2+η2, W/2−η2]] written in the [out, in] convention (its rows are output
+ * units; only that reading preserves the function). For k copies: η_0 .. η_{k-2} independent, η_{k-1} = −Σ others,
+ * drawn independently for every (tap, source input unit, output unit). Function-preserving (the noise meets k
+ * identical inputs and sums to zero). A layer whose input axis does not grow (the first conv) cannot carry such noise:
+ * its output copies stay exact (snrDb null). Biases are repeated without noise.
+ */
+import type { Operator } from "../Operator.js"
+import * as Noise from "../Noise.js"
+import { follow } from "../internal/vectors.js"
+import { addZeroSumNoise } from "../internal/zeroSumNoise.js"
+import { base } from "./Symmetric.js"
+
+export const noisySymmetric: Operator = {
+  name: "noisy-symmetric",
+  kernel: (input, ctx) => {
+    const kernel = base(input)
+    return addZeroSumNoise(kernel, Noise.energy(kernel), input, ctx, "noisy-symmetric")
+  },
+  bias: (source, outMap) => follow(source, outMap)
+}

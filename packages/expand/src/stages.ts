@@ -1,0 +1,3 @@
+import { expandStage } from "./ExpandStage.js"
+
+export const stages = [expandStage]

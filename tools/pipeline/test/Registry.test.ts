@@ -1,0 +1,47 @@
+import { describe, it, assert } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import { NodeContext } from "@effect/platform-node"
+import { readdirSync, readFileSync } from "node:fs"
+import { join } from "node:path"
+import { registry } from "../src/Registry.js"
+import { loadStage } from "../src/Runner.js"
+import { resolve } from "../src/PipelineGraph.js"
+import { decodeParams } from "@growlab/core/StageContext"
+import { repoRoot } from "../../../test/workspaceCopy.js"
+
+describe("stage registry", () => {
+  it.effect("matches the stage kinds and outputs the packages export", () =>
+    Effect.gen(function*() {
+      for (const [kind, entry] of Object.entries(registry)) {
+        const stage = yield* loadStage("registry", kind, kind)
+        assert.strictEqual(stage.kind, kind)
+        assert.deepStrictEqual(Object.keys(stage.outputs).sort(), [...entry.outputs].sort(), `outputs of ${kind} (${entry.package})`)
+        for (const [name, out] of Object.entries(stage.outputs)) {
+          assert.match(out.file, /^[A-Za-z0-9_.-]+$/, `${kind}.${name} file name stays inside the stage folder`)
+        }
+      }
+    }).pipe(Effect.provide(NodeContext.layer)))
+
+  it.effect("every pipeline file resolves and every instance's params decode", () =>
+    Effect.gen(function*() {
+      const dir = join(repoRoot, "pipelines")
+      const files = readdirSync(dir).filter((f) => f.endsWith(".pipeline.json"))
+      assert.isAbove(files.length, 0)
+      for (const f of files) {
+        const file = `pipelines/${f}`
+        const graph = yield* resolve(file, readFileSync(join(dir, f), "utf8"))
+        for (const inst of graph.instances) {
+          const stage = yield* loadStage(file, `stages.${inst.stage}.kind`, inst.kind)
+          yield* decodeParams(stage, inst.params, { file, stage: inst.id })
+          for (const input of inst.inputs) {
+            const decl = stage.inputs[input.name]
+            assert.isDefined(decl, `${file}: ${inst.id} binds undeclared input ${input.name}`)
+            assert.strictEqual(input.gather, decl.many === true, `${file}: ${inst.id}.${input.name} gather`)
+          }
+          for (const [name, decl] of Object.entries(stage.inputs)) {
+            if (!decl.optional) assert.isDefined(inst.inputs.find((i) => i.name === name), `${file}: ${inst.id} needs input ${name}`)
+          }
+        }
+      }
+    }).pipe(Effect.provide(NodeContext.layer)))
+})
