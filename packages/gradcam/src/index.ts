@@ -1,0 +1,5 @@
+export * as Figures from "./Figures.js"
+export * as GradCam from "./GradCam.js"
+export * as GradcamArtifact from "./GradcamArtifact.js"
+export * as GradcamStage from "./GradcamStage.js"
+export * as Placement from "./Placement.js"

@@ -1,0 +1,4 @@
+import { gradcamStage } from "./GradcamStage.js"
+
+/** The stage kinds this package registers. */
+export const stages = [gradcamStage]

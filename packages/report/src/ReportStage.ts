@@ -1,0 +1,262 @@
+/**
+ * The `report` stage kind: reads the metrics of many runs (and optionally expansion and Grad-CAM artifacts and a
+ * separate reference) and writes a self-contained HTML report, a Markdown summary and every table as CSV and Arrow,
+ * regenerating the original study's evidence: tables sorted by validation accuracy, curves with mean ± std bands,
+ * first-epoch accuracy, time per epoch, weight heatmaps, Grad-CAM maps, the scratch-epochs-to-match comparison,
+ * and with repeated seeds, confidence intervals and Welch tests against the reference.
+ */
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as Path from "@effect/platform/Path"
+import { tableToIPC } from "apache-arrow"
+import { writeFileAtomic, writeTextAtomic } from "@growlab/core/ArtifactStore"
+import { StageFailure } from "@growlab/core/Errors"
+import * as Stage from "@growlab/core/Stage"
+import * as Stats from "@growlab/core/Stats"
+import * as GradcamArtifact from "@growlab/gradcam/GradcamArtifact"
+import * as Analysis from "./Analysis.js"
+import * as Charts from "./Charts.js"
+import * as DataTable from "./DataTable.js"
+import * as Expansions from "./Expansions.js"
+import * as Html from "./Html.js"
+import * as Runs from "./Runs.js"
+
+export const Params = Schema.Struct({
+  title: Schema.optional(Schema.String),
+  /** The var whose values are repeats of one method (runs differing only in it are averaged). */
+  repeatVar: Schema.optionalWith(Schema.String, { default: () => "seed" }),
+  /** Which runs are the reference (e.g. training from scratch): those whose `vars[var]` equals `value`. */
+  reference: Schema.optional(Schema.Struct({ var: Schema.String, value: Schema.Union(Schema.String, Schema.Number, Schema.Boolean) })),
+  /** Confidence level of the intervals. */
+  level: Schema.optionalWith(Schema.Number.pipe(Schema.greaterThan(0.5), Schema.lessThan(1)), { default: () => 0.95 }),
+  /** Significance level of the Welch tests. */
+  alpha: Schema.optionalWith(Schema.Number.pipe(Schema.greaterThan(0), Schema.lessThan(1)), { default: () => 0.05 }),
+  sortBy: Schema.optionalWith(Schema.Literal(...Analysis.SortKey), { default: () => "val_accuracy" as const }),
+  /** Which weight heatmaps of the expansions to embed: all, only the expanded kernels ("after"), or none. */
+  weightFigures: Schema.optionalWith(Schema.Literal("all", "after", "none"), { default: () => "all" as const }),
+  /** Of how many images to embed the Grad-CAM overlays (every layer's) per Grad-CAM artifact. */
+  gradcamOverlays: Schema.optionalWith(Schema.Int.pipe(Schema.nonNegative()), { default: () => 2 })
+})
+export type Params = typeof Params.Type
+
+const fail = (stage: string, reason: string, extra: { field?: string; expected?: string; actual?: string } = {}) =>
+  new StageFailure({ stage, reason, ...extra })
+
+const readPng = (file: string) => Effect.flatMap(FileSystem.FileSystem, (fs) => fs.readFile(file))
+
+const captionOf = (file: string): string => file.replace(/^.*\//, "").replace(/\.png$/i, "").replace(/[-_]+/g, " ")
+
+const curvePoints = (ms: ReadonlyArray<Analysis.MethodStats>, pick: (e: Parameters<Parameters<typeof Runs.byEpoch>[1]>[0]) => number): Array<Charts.CurvePoint> =>
+  ms.flatMap((m) => Runs.byEpoch(m.group.runs, pick).map((e) => ({
+    method: m.group.label, epoch: e.epoch, mean: Stats.mean(e.values), std: Stats.std(e.values), n: e.values.length
+  })))
+
+const labelOfVars = (vars: Runs.Vars, fallback: string): string => {
+  const keys = Object.keys(vars).sort()
+  return keys.length === 0 ? fallback : keys.map((k) => String(vars[k])).join(", ")
+}
+
+export const reportStage = Stage.make<Params>({
+  kind: "report",
+  description: "HTML + Markdown report of many runs: tables, curves, statistics, weight heatmaps and Grad-CAM",
+  params: Params,
+  inputs: {
+    runs: { description: "metrics of the runs to compare", kind: "metrics", many: true },
+    reference: { description: "a separate reference (e.g. scratch trained longer) for the epochs-to-match comparison", kind: "metrics", many: true, optional: true },
+    expansions: { description: "expansion artifacts (SNR, max |Δlogits|, weight heatmaps)", kind: "expansion", many: true, optional: true },
+    gradcam: { description: "Grad-CAM artifacts", kind: "gradcam", many: true, optional: true }
+  },
+  outputs: {
+    report: { description: "self-contained HTML report", kind: "report", file: "report.html" },
+    summary: { description: "Markdown summary", kind: "report", file: "summary.md" },
+    tables: { description: "every table as CSV and Arrow", kind: "table", file: "tables", dir: true }
+  },
+  usesTf: false,
+  run: (params, ctx) =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const path = yield* Path.Path
+      const runInputs = ctx.inputs("runs")
+      if (runInputs.length === 0) return yield* fail(ctx.stage, "no runs to report", { field: "inputs.runs", expected: "at least one metrics artifact", actual: "none" })
+      const runs = yield* Runs.load(runInputs)
+      const groups = Runs.group(runs, params.repeatVar)
+
+      // the reference: a separate input, or the runs the `reference` param names
+      const ref = params.reference
+      const isReference = (g: Runs.Group) => ref !== undefined && g.vars[ref.var] !== undefined && String(g.vars[ref.var]) === String(ref.value)
+      if (ref && !groups.some(isReference)) {
+        const seen = [...new Set(runs.map((r) => r.vars[ref.var]).filter((v) => v !== undefined).map(String))]
+        return yield* fail(ctx.stage, "no run matches the reference", { field: `params.reference (vars.${ref.var})`, expected: seen.join(" | ") || `runs with a '${ref.var}' var`, actual: String(ref.value) })
+      }
+      const referenceInput = yield* Runs.load(ctx.inputs("reference"))
+      const referenceGroup = groups.find(isReference)
+      const referenceRuns = referenceInput.length > 0 ? referenceInput : referenceGroup?.runs ?? []
+      const referenceLabel = referenceInput.length > 0
+        ? `${labelOfVars(Object.fromEntries(Object.entries(referenceInput[0].vars).filter(([k]) => k !== params.repeatVar)), Runs.baseStage(referenceInput[0].stage))} ` +
+          `(${Math.max(...referenceInput.map((r) => r.metrics.epochs.length))} epochs, ${referenceInput.length} run${referenceInput.length === 1 ? "" : "s"})`
+        : referenceGroup ? referenceGroup.label : ""
+
+      const expansions = yield* Effect.forEach(ctx.inputs("expansions"), Expansions.read)
+      const stats = Analysis.sortMethods(Analysis.analyze(groups, { level: params.level, isReference, expansions }), params.sortBy)
+      const methods = [...groups.map((g) => g.label)].sort()
+
+      // tables
+      const performance = Analysis.performanceTable(stats, params.level, params.sortBy)
+      const time = Analysis.timeTable(stats)
+      // significance: against the reference group trained alongside (same epochs) when there is one, else the
+      // separate reference, epoch-matched
+      const testRuns = referenceGroup?.runs ?? referenceInput
+      const testLabel = referenceGroup ? referenceGroup.label : referenceLabel
+      const significance = testRuns.length >= 2 ? Analysis.significanceTable(stats, testRuns, testLabel, params.alpha) : undefined
+      const matches = referenceRuns.length > 0 ? Analysis.scratchMatch(stats, referenceRuns) : []
+      const match = referenceRuns.length > 0 ? Analysis.matchTable(matches, referenceLabel) : undefined
+      const expansion = expansions.length > 0 ? Analysis.expansionTable(expansions) : undefined
+      const curves = Analysis.curvesTable(stats)
+
+      // charts
+      const valLoss = curvePoints(stats, (e) => e.valLoss)
+      const losses = valLoss.map((p) => p.mean).filter((v) => v > 0)
+      const logLoss = losses.length > 0 && Math.max(...losses) / Math.min(...losses) > 50
+      const anyRepeat = groups.some((g) => g.runs.length >= 2)
+      const band = anyRepeat ? " (line: mean over runs; band: mean ± std)" : ""
+      const figure = (id: string, caption: string, spec: Parameters<typeof Charts.renderSvg>[0]) =>
+        Effect.map(Charts.renderSvg(spec), (svg): Html.Block => ({ _tag: "figure", figure: { id, caption, svg } }))
+      const curveBlocks = [
+        yield* figure("val-accuracy", `Validation accuracy per epoch${band}.`,
+          Charts.curves("Validation accuracy", "Validation accuracy", curvePoints(stats, (e) => e.valAccuracy), methods, { percent: true })),
+        yield* figure("val-loss", `Validation loss per epoch${band}${logLoss ? "; log scale, as the losses span orders of magnitude" : ""}.`,
+          Charts.curves("Validation loss", "Validation loss", valLoss, methods, { log: logLoss })),
+        yield* figure("train-accuracy", `Training accuracy per epoch${band}.`,
+          Charts.curves("Training accuracy", "Training accuracy", curvePoints(stats, (e) => e.trainAccuracy), methods, { percent: true }))
+      ]
+      const pct = `${Math.round(params.level * 100)}%`
+      const firstEpoch = yield* figure("first-epoch",
+        `Validation accuracy after the first epoch${anyRepeat ? `; error bars: ${pct} confidence interval over runs` : ""}.`,
+        Charts.bars("Validation accuracy after the first epoch", "Validation accuracy", stats.map((m) => ({
+          method: m.group.label, value: m.firstValAccuracy.mean, lo: m.firstValAccuracy.lower, hi: m.firstValAccuracy.upper
+        })), methods, { percent: true }))
+      const timeBars = yield* figure("time-per-epoch", "Mean seconds per epoch; the line spans the fastest and the slowest epoch.",
+        Charts.bars("Time per epoch", "Seconds per epoch", stats.map((m) => ({ method: m.group.label, value: m.time.mean, lo: m.time.min, hi: m.time.max })), methods, { descending: false }))
+
+      const sections: Array<Html.Section> = []
+      sections.push({
+        id: "performance",
+        title: "Performance",
+        blocks: [
+          { _tag: "table", table: performance },
+          ...(significance && significance.rows.length > 0 ? [{ _tag: "table", table: significance } as Html.Block] : [])
+        ]
+      })
+      sections.push({ id: "curves", title: "Learning curves", blocks: curveBlocks })
+      sections.push({ id: "first-epoch", title: "First epoch", blocks: [firstEpoch] })
+      sections.push({ id: "time", title: "Time per epoch", blocks: [{ _tag: "table", table: time }, timeBars] })
+      if (match && matches.length > 0) {
+        const chart = yield* figure("scratch-match",
+          `Mean validation accuracy of ${referenceLabel} per epoch (line); dashed: each method's best validation accuracy; ` +
+          `dots: the reference epoch that first reaches it.`,
+          Charts.scratchMatch("Reference epochs to match a grown model", referenceLabel, Analysis.referenceCurve(referenceRuns),
+            matches.map((m) => ({ method: m.method, best: m.best, epochs: m.epochs, referenceEpochs: m.referenceEpochs })), methods))
+        sections.push({ id: "scratch-match", title: "Reference epochs to match", blocks: [{ _tag: "table", table: match }, chart] })
+      }
+
+      // expansions: table and weight heatmaps
+      if (expansion) {
+        const blocks: Array<Html.Block> = [{ _tag: "table", table: expansion }]
+        for (const [i, e] of expansions.entries()) {
+          const chosen = params.weightFigures === "none" ? [] : params.weightFigures === "after"
+            ? e.figures.filter((f) => f.what === "after" || (f.what === undefined && /after/i.test(path.basename(f.file))))
+            : e.figures
+          if (chosen.length === 0) continue
+          const figs: Array<Html.Figure> = []
+          for (const f of chosen) {
+            figs.push({ id: `expansion-${i}-${path.basename(f.file, ".png").replace(/[^A-Za-z0-9_-]+/g, "-")}`, caption: `${e.method}: ${f.caption}`, png: yield* readPng(f.file) })
+          }
+          blocks.push({ _tag: "paragraph", text: `Weights after expansion: ${e.method}.` }, { _tag: "gallery", figures: figs })
+        }
+        sections.push({ id: "expansions", title: "Expansions", blocks })
+      }
+
+      // Grad-CAM: averaged maps as charts, centre ratios, placement figures and overlays
+      const gradcamInputs = ctx.inputs("gradcam")
+      const gradcamRows: Array<Record<string, DataTable.Cell>> = []
+      let gradcamTable: DataTable.DataTable | undefined
+      if (gradcamInputs.length > 0) {
+        const blocks: Array<Html.Block> = []
+        for (const [i, a] of gradcamInputs.entries()) {
+          const g = yield* GradcamArtifact.read(a.path)
+          const name = labelOfVars(a.vars, Runs.baseStage(a.stage) || "model")
+          const all = g.rows.filter((r) => r.classIndex < 0)
+          for (const r of g.rows) {
+            gradcamRows.push({ model: name, layer: r.layer, class: r.className, size: `${r.h}×${r.w}`, images: r.images, centre_ratio: r.centreRatio })
+          }
+          blocks.push(yield* figure(`gradcam-${i}`,
+            `${name}: Grad-CAM importance of each conv layer, averaged over ${all[0]?.images ?? 0} images (brighter = more important).`,
+            Charts.heatmaps(`Grad-CAM: ${name}`, all.map((r) => ({ title: `${r.layer} (${r.h}×${r.w}), centre ${r.centreRatio.toFixed(2)}×`, h: r.h, w: r.w, map: r.map })))))
+          const dir = path.join(path.dirname(a.path), "figures")
+          const indexFile = path.join(dir, GradcamArtifact.FIGURE_INDEX)
+          const index = (yield* fs.exists(indexFile))
+            ? yield* fs.readFileString(indexFile).pipe(
+              Effect.flatMap((text) => Effect.try(() => JSON.parse(text) as unknown)),
+              Effect.flatMap(Schema.decodeUnknown(GradcamArtifact.FigureIndex)),
+              Effect.orElseSucceed(() => undefined))
+            : undefined
+          const entries = index
+            ? [...index.figures.filter((f) => f.kind === "placement"), ...index.figures.filter((f) => f.kind === "overlay" && (f.image ?? 0) < params.gradcamOverlays)]
+            : (yield* Expansions.pngsIn(dir)).map((f) => ({ file: path.basename(f), caption: captionOf(f) }))
+          const figs: Array<Html.Figure> = []
+          for (const f of entries) {
+            figs.push({ id: `gradcam-${i}-${path.basename(f.file, ".png")}`, caption: `${name}: ${f.caption}`, png: yield* readPng(path.join(dir, f.file)) })
+          }
+          if (figs.length > 0) blocks.push({ _tag: "gallery", figures: figs })
+        }
+        gradcamTable = {
+          name: "gradcam",
+          title: "Grad-CAM",
+          caption: "Centre ratio: mean importance in the central half (rows and columns) of a layer's map over its mean; 1 = uniform, above 1 = the centre matters more.",
+          columns: [
+            { key: "model", title: "Model", format: "text" }, { key: "layer", title: "Layer", format: "text" },
+            { key: "class", title: "Class", format: "text" }, { key: "size", title: "Map size", format: "text" },
+            { key: "images", title: "Images", format: "int" }, { key: "centre_ratio", title: "Centre ratio", format: "fixed2" }
+          ],
+          rows: gradcamRows
+        }
+        sections.push({ id: "gradcam", title: "Grad-CAM", blocks: [{ _tag: "table", table: gradcamTable }, ...blocks] })
+      }
+
+      // outputs
+      const title = params.title ?? `growlab report${ctx.pipeline ? `: ${ctx.pipeline}` : ""}`
+      const seeds = groups.map((g) => g.runs.length)
+      const meta = `${runs.length} run${runs.length === 1 ? "" : "s"} of ${groups.length} method${groups.length === 1 ? "" : "s"}` +
+        (Math.max(...seeds) > 1
+          ? ` (${Math.min(...seeds) === Math.max(...seeds) ? Math.max(...seeds) : `${Math.min(...seeds)}–${Math.max(...seeds)}`} runs each, repeats differ in '${params.repeatVar}')`
+          : "") +
+        (referenceGroup ? `; reference: ${referenceGroup.label}` : "") +
+        (referenceInput.length > 0 ? `; ${referenceGroup ? "long-run reference" : "reference"}: ${referenceLabel}` : "") + "."
+      const html = Html.render(title, meta, sections)
+      yield* writeTextAtomic(ctx.output("report"), html)
+
+      const tables = [performance, time, significance?.rows.length ? significance : undefined, match, expansion, curves, gradcamTable]
+        .filter((t): t is DataTable.DataTable => t !== undefined)
+      const dir = ctx.output("tables")
+      yield* fs.makeDirectory(dir, { recursive: true })
+      for (const t of tables) {
+        yield* writeTextAtomic(path.join(dir, `${t.name}.csv`), DataTable.toCsv(t))
+        yield* writeFileAtomic(path.join(dir, `${t.name}.arrow`), tableToIPC(DataTable.toArrow(t), "file"))
+      }
+
+      const figures = Html.figuresOf(sections)
+      const md = [
+        `# ${title}`, "", meta, "",
+        ...tables.filter((t) => t.name !== "curves").flatMap((t) => [`## ${t.title}`, "", t.caption, "", DataTable.toMarkdown(t), ""]),
+        "## Figures", "", `In report.html: ${figures.map((f) => f.id).join(", ")}.`, ""
+      ].join("\n")
+      yield* writeTextAtomic(ctx.output("summary"), md)
+
+      ctx.record("runs", runs.length)
+      ctx.record("methods", groups.map((g) => g.label))
+      ctx.record("figures", figures.length)
+      ctx.record("tables", tables.map((t) => t.name))
+      ctx.log(`report: ${runs.length} runs, ${groups.length} methods, ${figures.length} figures, ${tables.length} tables`)
+    })
+})

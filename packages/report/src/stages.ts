@@ -1,0 +1,4 @@
+import { reportStage } from "./ReportStage.js"
+
+/** The stage kinds this package registers. */
+export const stages = [reportStage]

@@ -1,0 +1,87 @@
+import { assert, describe, it, layer } from "@effect/vitest"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as FileSystem from "@effect/platform/FileSystem"
+import { NodeContext } from "@effect/platform-node"
+import { runStage } from "@growlab/core/StageContext"
+import * as Browser from "../src/Browser.js"
+import { reportStage } from "../src/ReportStage.js"
+import { metricsOf, writeExpansion, writeGradcam, writeRun } from "./support/fixtures.js"
+
+// Needs Debian's chromium (apt-get install -y chromium). Without it these tests FAIL with the install command:
+// a report nobody has opened is not a tested report.
+
+const tempDir = Effect.flatMap(FileSystem.FileSystem, (fs) => fs.makeTempDirectoryScoped({ prefix: "growlab-browser-" }))
+
+const writeReport = (dir: string) =>
+  Effect.gen(function*() {
+    const runs = []
+    const methods = { scratch: { plateau: 0.61, first: 0.48, seconds: 12 }, symmetric: { plateau: 0.63, first: 0.62, seconds: 10 }, envelope: { plateau: 0.68, first: 0.6, seconds: 9.5 } }
+    for (const [method, c] of Object.entries(methods)) {
+      for (const seed of [1, 2]) runs.push(yield* writeRun(dir, `large--method=${method}--seed=${seed}`, { method, seed }, metricsOf(c, 6, seed * 7 + method.length)))
+    }
+    const reference = [yield* writeRun(dir, "scratch50", {}, metricsOf({ plateau: 0.67, first: 0.48, seconds: 12 }, 20, 3))]
+    const expansions = [yield* writeExpansion(dir, "symmetric", null, 1e-6), yield* writeExpansion(dir, "envelope", 7.6, 0.4)]
+    const gradcam = [yield* writeGradcam(dir)]
+    yield* runStage(reportStage, { reference: { var: "method", value: "scratch" } }, { outDir: `${dir}/out`, inputs: { runs, reference, expansions, gradcam }, log: () => {} })
+    return `${dir}/out/report.html`
+  })
+
+/** One report (in a temp folder that lives as long as the tests) for both checks: generating it costs seconds. */
+class Report extends Context.Tag("test/Report")<Report, { readonly dir: string; readonly file: string }>() {}
+
+const ReportLive = Layer.scoped(Report, Effect.gen(function*() {
+  const dir = yield* tempDir
+  return { dir, file: yield* writeReport(dir) }
+})).pipe(Layer.provideMerge(NodeContext.layer))
+
+layer(ReportLive, { timeout: 120_000 })("report in headless Chromium", (it) => {
+  it.effect("loads with no console error and draws every figure", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const { file } = yield* Report
+      const html = yield* fs.readFileString(file)
+      const result = yield* Browser.checkPage(file)
+      assert.deepStrictEqual(result.errors, [], "no console errors")
+      assert.strictEqual(result.title, "growlab report")
+      const expected = [
+        "val-accuracy", "val-loss", "train-accuracy", "first-epoch", "time-per-epoch", "scratch-match",
+        "expansion-0-conv2-kernel", "expansion-1-conv2-kernel", "gradcam-0", "gradcam-0-placement-conv2"
+      ]
+      assert.deepStrictEqual(result.figures.map((f) => f.id).sort(), [...expected].sort())
+      assert.strictEqual(result.figures.length, html.match(/data-figure="/g)!.length, "every figure of the file is in the page")
+      for (const f of result.figures) {
+        assert.isTrue(f.ok, `${f.id} is drawn (${f.type} ${f.width}×${f.height})`)
+        assert.isAbove(f.width, 7, f.id)
+      }
+      assert.isAtLeast(result.tables, 5)
+    }))
+
+  it.effect("catches a figure that does not draw and a resource the page may not load", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const { dir, file } = yield* Report
+      const html = yield* fs.readFileString(file)
+      const broken = html.replace("</main>",
+        `<figure data-figure="broken"><img src="data:image/png;base64,iVBORw0KGgo="></figure><img src="missing.png"></main>`)
+      yield* fs.writeFileString(`${dir}/broken.html`, broken)
+      const result = yield* Browser.checkPage(`${dir}/broken.html`)
+      assert.isFalse(result.figures.find((f) => f.id === "broken")!.ok)
+      assert.isTrue(result.errors.some((e) => e.includes("missing.png")), `errors: ${result.errors.join("; ")}`)
+    }))
+})
+
+describe("without Chromium", () => {
+  it.effect("the check fails and says how to install it", () =>
+    Effect.gen(function*() {
+      const saved = process.env.GROWLAB_CHROMIUM
+      process.env.GROWLAB_CHROMIUM = "/nonexistent/chromium"
+      const error = yield* Browser.findChromium().pipe(Effect.flip, Effect.ensuring(Effect.sync(() => {
+        if (saved === undefined) delete process.env.GROWLAB_CHROMIUM
+        else process.env.GROWLAB_CHROMIUM = saved
+      })))
+      assert.strictEqual(error._tag, "BrowserUnavailable")
+      assert.include(error.message, "apt-get install -y chromium")
+    }))
+})

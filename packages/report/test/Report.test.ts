@@ -1,0 +1,183 @@
+import { describe, it, assert } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as FileSystem from "@effect/platform/FileSystem"
+import { NodeContext } from "@effect/platform-node"
+import { tableFromIPC } from "apache-arrow"
+import { readFileSync } from "node:fs"
+import type * as MetricsArtifact from "@growlab/core/MetricsArtifact"
+import * as Stats from "@growlab/core/Stats"
+import { runStage } from "@growlab/core/StageContext"
+import { reportStage } from "../src/ReportStage.js"
+import * as Runs from "../src/Runs.js"
+import * as DataTable from "../src/DataTable.js"
+import { metricsOf, writeExpansion, writeGradcam, writeRun } from "./support/fixtures.js"
+
+const tempDir = Effect.flatMap(FileSystem.FileSystem, (fs) => fs.makeTempDirectoryScoped({ prefix: "growlab-report-" }))
+
+/** Parses the report's CSV (no quoted commas in these tables) into records keyed by header. */
+const csv = (file: string): Array<Record<string, string>> => {
+  const [head, ...lines] = readFileSync(file, "utf8").trim().split("\n")
+  const keys = head.split(",")
+  return lines.map((l) => Object.fromEntries(l.split(",").map((v, i) => [keys[i], v])))
+}
+
+const close = (actual: number, expected: number, tol: number, what: string) =>
+  assert.isBelow(Math.abs(actual - expected), tol, `${what}: expected ${expected}, got ${actual}`)
+
+// final validation accuracies with scipy-checked statistics (see packages/core/test/Stats.test.ts)
+const A = [0.612, 0.634, 0.641, 0.628]
+const B = [0.655, 0.671, 0.649]
+
+/** Runs of two methods with forced final accuracies, plus a one-run method. */
+const writeStudy = (dir: string) =>
+  Effect.gen(function*() {
+    const runs = []
+    for (const [i, v] of A.entries()) runs.push(yield* writeRun(dir, `large--method=diagonal--seed=${i + 1}`, { method: "diagonal", seed: i + 1 }, metricsOf({ plateau: 0.62, first: 0.45, seconds: 10, finalValAccuracy: v }, 6, i + 1)))
+    for (const [i, v] of B.entries()) runs.push(yield* writeRun(dir, `large--method=scratch--seed=${i + 1}`, { method: "scratch", seed: i + 1 }, metricsOf({ plateau: 0.66, first: 0.48, seconds: 12, finalValAccuracy: v }, 6, 10 + i)))
+    runs.push(yield* writeRun(dir, "large--method=envelope--seed=1", { method: "envelope", seed: 1 }, metricsOf({ plateau: 0.70, first: 0.6, seconds: 9, finalValAccuracy: 0.7 }, 6, 20)))
+    return runs
+  })
+
+describe("runs", () => {
+  it("groups runs that differ only in the seed and labels groups by the vars that tell them apart", () => {
+    const m = metricsOf({ plateau: 0.6, first: 0.5, seconds: 1 }, 2, 1)
+    const run = (vars: Runs.Vars, stage = "large"): Runs.Run => ({ path: "", stage, vars, metrics: m })
+    const groups = Runs.group([
+      run({ method: "symmetric", lr: 0.001, seed: 2 }), run({ method: "symmetric", lr: 0.001, seed: 1 }),
+      run({ method: "envelope", lr: 0.001, seed: 1 }), run({ method: "symmetric", lr: 0.0001, seed: 1 })
+    ])
+    assert.deepStrictEqual(groups.map((g) => [g.label, g.runs.length]), [
+      ["lr=0.0001, method=symmetric", 1], ["lr=0.001, method=envelope", 1], ["lr=0.001, method=symmetric", 2]
+    ])
+    assert.deepStrictEqual(groups[2].runs.map((r) => r.vars.seed), [1, 2], "repeats in seed order")
+    const one = Runs.group([run({ method: "a", seed: 1 }), run({ method: "b", seed: 1 })])
+    assert.deepStrictEqual(one.map((g) => g.label), ["a", "b"], "a single telling var labels by value alone")
+    assert.deepStrictEqual(Runs.group([run({}, "scratch"), run({}, "scratch")]).map((g) => [g.label, g.runs.length]), [["scratch", 2]])
+  })
+
+  it("summarises a run: final, first and best epochs, epoch-matched when asked", () => {
+    const epochs = [0.3, 0.5, 0.45, 0.6].map((v, i) => ({ epoch: i + 1, trainLoss: 1, trainAccuracy: v, valLoss: 2 - v, valAccuracy: v, seconds: i + 1, learningRate: 0.1 }))
+    const s = Runs.summarize({ epochs, info: {} })
+    assert.deepStrictEqual([s.firstValAccuracy, s.bestValAccuracy, s.bestEpoch, s.finalValAccuracy, s.secondsToBest, s.totalSeconds], [0.3, 0.6, 4, 0.6, 10, 10])
+    const s3 = Runs.summarize({ epochs, info: {} }, 3)
+    assert.deepStrictEqual([s3.epochs, s3.bestValAccuracy, s3.bestEpoch, s3.finalValAccuracy, s3.secondsToBest], [3, 0.5, 2, 0.45, 3])
+  })
+})
+
+describe("report stage", () => {
+  it.scoped("tables: means, Student-t CIs and Welch p-values match scipy; rows sorted by validation accuracy", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const runs = yield* writeStudy(dir)
+      yield* runStage(reportStage, { reference: { var: "method", value: "scratch" } }, { outDir: `${dir}/out`, inputs: { runs }, log: () => {} })
+      const perf = csv(`${dir}/out/tables/performance.csv`)
+      assert.deepStrictEqual(perf.map((r) => r.method), ["envelope", "scratch (reference)", "diagonal"])
+      const diag = perf[2]
+      close(Number(diag.val_accuracy), 0.62875, 1e-12, "mean")
+      close(Number(diag.val_accuracy_ci), (0.6484269825514459 - 0.6090730174485541) / 2, 1e-12, "95% CI half-width")
+      assert.strictEqual(perf[0].val_accuracy_ci, "", "one run: no interval")
+      const sig = csv(`${dir}/out/tables/significance.csv`)
+      const row = sig.find((r) => r.method === "diagonal" && r.metric === "val accuracy")!
+      close(Number(row.p), 0.024263439051193075, 1e-10, "Welch p")
+      close(Number(row.t), -3.280154358937713, 1e-10, "Welch t")
+      assert.strictEqual(row.significant, "true")
+      assert.isUndefined(sig.find((r) => r.method === "envelope"), "a single run is not tested")
+      // time per epoch: mean, variance, min, max over every epoch of every run
+      const seconds = runs.slice(0, 4).flatMap((r) => readMetrics(r.path).epochs.map((e) => e.seconds))
+      const time = csv(`${dir}/out/tables/time.csv`).find((r) => r.method === "diagonal")!
+      close(Number(time.mean), Stats.mean(seconds), 1e-12, "mean seconds")
+      close(Number(time.variance), Stats.variance(seconds), 1e-12, "variance")
+      assert.strictEqual(Number(time.min), Math.min(...seconds))
+      assert.strictEqual(Number(time.max), Math.max(...seconds))
+      const md = readFileSync(`${dir}/out/summary.md`, "utf8")
+      assert.include(md, "| diagonal | 4 | 6 | 62.88% ± 1.97 |")
+      // the Arrow table holds the same numbers
+      const arrow = tableFromIPC(readFileSync(`${dir}/out/tables/performance.arrow`))
+      assert.strictEqual(arrow.schema.metadata.get("growlab.kind"), "table")
+      close(arrow.getChild("val_accuracy")!.get(2) as number, 0.62875, 1e-12, "arrow mean")
+
+      // sorting by another key
+      yield* runStage(reportStage, { sortBy: "first_val_accuracy" }, { outDir: `${dir}/out2`, inputs: { runs }, log: () => {} })
+      const first = csv(`${dir}/out2/tables/performance.csv`).map((r) => Number(r.first_val_accuracy))
+      assert.deepStrictEqual(first, [...first].sort((a, b) => b - a))
+      yield* runStage(reportStage, { sortBy: "val_loss" }, { outDir: `${dir}/out3`, inputs: { runs }, log: () => {} })
+      const loss = csv(`${dir}/out3/tables/performance.csv`).map((r) => Number(r.val_loss))
+      assert.deepStrictEqual(loss, [...loss].sort((a, b) => a - b))
+    }).pipe(Effect.provide(NodeContext.layer)))
+
+  it.scoped("counts the reference epochs it takes to match each method's best accuracy", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const curve = (vals: ReadonlyArray<number>, seconds: number): MetricsArtifact.Metrics => ({
+        epochs: vals.map((v, i) => ({ epoch: i + 1, trainLoss: 1, trainAccuracy: v, valLoss: 1, valAccuracy: v, seconds, learningRate: 0.001 })),
+        info: {}
+      })
+      const runs = [
+        yield* writeRun(dir, "grown--seed=1", { method: "envelope", seed: 1 }, curve([0.40, 0.44, 0.43], 2)),
+        yield* writeRun(dir, "grown--seed=2", { method: "envelope", seed: 2 }, curve([0.42, 0.46, 0.45], 2)),
+        yield* writeRun(dir, "sym", { method: "symmetric", seed: 1 }, curve([0.5, 0.9, 0.95], 2))
+      ]
+      const reference = [
+        yield* writeRun(dir, "scratch--seed=1", { seed: 1 }, curve([0.1, 0.2, 0.3, 0.4, 0.5, 0.6], 3)),
+        yield* writeRun(dir, "scratch--seed=2", { seed: 2 }, curve([0.1, 0.2, 0.3, 0.4, 0.5, 0.6], 3))
+      ]
+      yield* runStage(reportStage, {}, { outDir: `${dir}/out`, inputs: { runs, reference }, log: () => {} })
+      const rows = csv(`${dir}/out/tables/scratch_match.csv`)
+      const env = rows.find((r) => r.method === "envelope")!
+      close(Number(env.best), 0.45, 1e-12, "best (mean over runs)")
+      assert.strictEqual(Number(env.reference_epochs), 5, "0.5 at epoch 5 is the first ≥ 0.45")
+      assert.strictEqual(Number(env.reference_seconds), 15)
+      assert.strictEqual(Number(env.seconds_to_best), 4)
+      assert.strictEqual(rows.find((r) => r.method === "symmetric")!.reference_epochs, "", "never reached")
+      // epoch-matched Welch test: the 6-epoch reference is compared at epoch 3 with the 3-epoch runs
+      const sig = csv(`${dir}/out/tables/significance.csv`).find((r) => r.method === "envelope" && r.metric === "val accuracy")!
+      close(Number(sig.reference), 0.3, 1e-12, "reference mean at epoch 3")
+    }).pipe(Effect.provide(NodeContext.layer)))
+
+  it.scoped("fails with the values it saw when the reference matches no run", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const runs = yield* writeStudy(dir)
+      const error = yield* runStage(reportStage, { reference: { var: "method", value: "from-scratch" } }, { outDir: `${dir}/out`, inputs: { runs }, log: () => {} }).pipe(Effect.flip)
+      assert.strictEqual(error._tag, "StageFailure")
+      assert.include(error.message, "diagonal | scratch | envelope")
+    }).pipe(Effect.provide(NodeContext.layer)))
+
+  it.scoped("embeds expansion heatmaps and Grad-CAM figures, and reports SNR and max |Δlogits|", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const runs = yield* writeStudy(dir)
+      const expansions = [yield* writeExpansion(dir, "diagonal", 7.5, 0.25)]
+      const gradcam = [yield* writeGradcam(dir)]
+      yield* runStage(reportStage, {}, { outDir: `${dir}/out`, inputs: { runs, expansions, gradcam }, log: () => {} })
+      const perf = csv(`${dir}/out/tables/performance.csv`)
+      const diag = perf.find((r) => r.method === "diagonal")!
+      close(Number(diag.snr_db), 7.5, 1e-9, "SNR from the energies")
+      assert.strictEqual(Number(diag.max_abs_dlogits), 0.25)
+      assert.strictEqual(perf.find((r) => r.method === "scratch")!.snr_db, "")
+      const html = readFileSync(`${dir}/out/report.html`, "utf8")
+      for (const id of ["val-accuracy", "val-loss", "first-epoch", "time-per-epoch", "expansion-0-conv2-kernel", "gradcam-0", "gradcam-0-placement-conv2"]) {
+        assert.include(html, `data-figure="${id}"`)
+      }
+      assert.notMatch(html, /(src|href)="(?!data:|#)/, "nothing outside the file is referenced")
+    }).pipe(Effect.provide(NodeContext.layer)))
+})
+
+describe("data tables", () => {
+  it("CSV escapes text, keeps raw numbers and writes ± companions as their own column", () => {
+    const t: DataTable.DataTable = {
+      name: "t", title: "T", caption: "",
+      columns: [{ key: "method", title: "Method", format: "text" }, { key: "acc", title: "Acc", format: "percent", plusMinus: "acc_ci" }],
+      rows: [{ method: "a, \"b\"", acc: 0.5, acc_ci: 0.01 }, { method: "c", acc: NaN, acc_ci: null }]
+    }
+    assert.strictEqual(DataTable.toCsv(t), "method,acc,acc_ci\n\"a, \"\"b\"\"\",0.5,0.01\nc,,\n")
+    assert.include(DataTable.toMarkdown(t), "| a, \"b\" | 50.00% ± 1.00 |")
+    assert.include(DataTable.toHtml(t), "<td class=\"n\">–</td>")
+  })
+})
+
+const readMetrics = (file: string): MetricsArtifact.Metrics => {
+  const t = tableFromIPC(readFileSync(file))
+  const seconds = Array.from(t.getChild("seconds")!.toArray() as Float64Array)
+  return { epochs: seconds.map((s, i) => ({ epoch: i + 1, seconds: s, trainLoss: 0, trainAccuracy: 0, valLoss: 0, valAccuracy: 0, learningRate: 0 })), info: {} }
+}

@@ -1,0 +1,121 @@
+/**
+ * Small synthetic artifacts for report tests: metrics written with core's MetricsArtifact (the report is under test,
+ * not training), an expansion table in the documented `expansion.arrow` layout, and a Grad-CAM artifact.
+ */
+import * as Effect from "effect/Effect"
+import * as FileSystem from "@effect/platform/FileSystem"
+import { Float64, Int32, Schema as ArrowSchema, Table, Utf8, vectorFromArray } from "apache-arrow"
+import { writeFileAtomic, writeTable, writeJsonAtomic } from "@growlab/core/ArtifactStore"
+import * as MetricsArtifact from "@growlab/core/MetricsArtifact"
+import * as Png from "@growlab/core/Png"
+import * as Random from "@growlab/core/Random"
+import type { InputArtifact } from "@growlab/core/Stage"
+import * as GradcamArtifact from "@growlab/gradcam/GradcamArtifact"
+
+export interface CurveSpec {
+  /** Validation accuracy the curve approaches, its value after epoch 1, and the seconds per epoch. */
+  readonly plateau: number
+  readonly first: number
+  readonly seconds: number
+  /** Exact final validation accuracy to force (overrides the last epoch), for tests with known statistics. */
+  readonly finalValAccuracy?: number
+}
+
+/** A plausible learning curve: accuracy rises from `first` towards `plateau`; loss falls; a little seeded noise. */
+export const metricsOf = (c: CurveSpec, epochs: number, seed: number): MetricsArtifact.Metrics => {
+  const rng = Random.make(seed, 17)
+  const out: Array<MetricsArtifact.EpochMetrics> = []
+  for (let e = 1; e <= epochs; e++) {
+    const progress = 1 - Math.exp(-(e - 1) / 3)
+    const valAccuracy = e === epochs && c.finalValAccuracy !== undefined
+      ? c.finalValAccuracy
+      : c.first + (c.plateau - c.first) * progress + 0.004 * rng.normal()
+    out.push({
+      epoch: e,
+      trainAccuracy: Math.min(0.99, valAccuracy + 0.02 * e),
+      trainLoss: 1.8 * Math.exp(-e / 6) + 0.3,
+      valAccuracy,
+      valLoss: 2.2 - 1.6 * valAccuracy + 0.01 * rng.normal(),
+      seconds: c.seconds * (1 + 0.05 * rng.normal()),
+      learningRate: 1e-3 * 0.5 ** (e - 1)
+    })
+  }
+  return { epochs: out, info: { seed } }
+}
+
+export const writeRun = (dir: string, name: string, vars: InputArtifact["vars"], m: MetricsArtifact.Metrics) =>
+  Effect.gen(function*() {
+    const path = `${dir}/${name}/metrics.arrow`
+    yield* MetricsArtifact.write(path, m)
+    return { path, stage: name, vars } satisfies InputArtifact
+  })
+
+/** An `expansion.arrow` in the layout @growlab/expand documents, with one noisy layer, plus a heatmap PNG. */
+export const writeExpansion = (dir: string, method: string, snrDb: number | null, maxAbsDiff: number) =>
+  Effect.gen(function*() {
+    const f64 = (xs: Array<number | null>) => vectorFromArray(xs, new Float64())
+    const utf8 = (xs: Array<string>) => vectorFromArray(xs, new Utf8())
+    const noise = snrDb === null ? null : 1 / 10 ** (snrDb / 10)
+    const t = new Table({
+      layer: utf8(["conv2", "dense1"]), source_layer: utf8(["conv2", "dense1"]), kind: utf8(["conv2d", "dense"]),
+      growth: utf8(["both", "output"]), operator: utf8([method, method]), note: utf8(["", ""]),
+      in_units_source: vectorFromArray([32, 1024], new Int32()), in_units_target: vectorFromArray([32, 2048], new Int32()),
+      out_units_source: vectorFromArray([64, 64], new Int32()), out_units_target: vectorFromArray([128, 128], new Int32()),
+      in_multiplier: f64([1, 2]), out_multiplier: f64([2, 2]),
+      snr_db: f64([snrDb, null]), signal_energy: f64([1, null]), noise_energy: f64([noise, null]),
+      noise_mean: f64([0, null]), noise_std: f64([0.01, null]), quarter_max_abs_diff: f64([null, null])
+    })
+    const summary = { method, preserved: maxAbsDiff < 1e-4, random: { count: 8, maxAbsDiff, maxAbsLogits: 3, relativeDiff: maxAbsDiff / 3 }, real: null }
+    const meta = new Map([["growlab.kind", "expansion"], ["growlab.schemaVersion", "1"], ["growlab.method", method], ["growlab.summary", JSON.stringify(summary)]])
+    const path = `${dir}/grow--method=${method}/expansion.arrow`
+    yield* writeTable(path, new Table(new ArrowSchema(t.schema.fields, meta), t.batches))
+    const pixels = new Uint8Array(8 * 8 * 3)
+    for (let i = 0; i < 64; i++) pixels.set(Png.diverging(Math.sin(i)), i * 3)
+    yield* writeFileAtomic(`${dir}/grow--method=${method}/figures/conv2-kernel.png`, Png.encode(8, 8, pixels, 3))
+    return { path, stage: `grow--method=${method}`, vars: { method } } satisfies InputArtifact
+  })
+
+/** A Grad-CAM artifact with a centred importance map per layer, a placement figure and an index. */
+export const writeGradcam = (dir: string) =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const gauss = (h: number, w: number) => Float32Array.from({ length: h * w }, (_, i) => {
+      const y = Math.floor(i / w) - (h - 1) / 2
+      const x = (i % w) - (w - 1) / 2
+      return Math.exp(-(x * x + y * y) / (0.1 * h * w))
+    })
+    const rows = [["conv1", 1, 30], ["conv2", 3, 13], ["conv3", 5, 4]].map(([layer, index, s]) => ({
+      layer: layer as string, layerIndex: index as number, classIndex: -1, className: "all", images: 64, h: s as number, w: s as number,
+      map: gauss(s as number, s as number), inputH: 32, inputW: 32, centreRatio: 2.5
+    }))
+    const path = `${dir}/gradcam/gradcam.arrow`
+    yield* GradcamArtifact.write(path, { rows, info: { target: "predicted", seed: 0, images: 64 } })
+    yield* fs.makeDirectory(`${dir}/gradcam/figures`, { recursive: true })
+    const pixels = new Uint8Array(16 * 8 * 3)
+    for (let i = 0; i < 128; i++) pixels.set(i % 16 < 8 ? [44, 160, 44] : [230, 230, 230], i * 3)
+    yield* writeFileAtomic(`${dir}/gradcam/figures/placement-conv2.png`, Png.encode(16, 8, pixels, 3))
+    yield* writeJsonAtomic(`${dir}/gradcam/figures/index.json`, {
+      figures: [{ file: "placement-conv2.png", kind: "placement", layer: "conv2", methods: ["symmetric"], caption: "conv2 placement" }]
+    })
+    return { path, stage: "gradcam", vars: {} } satisfies InputArtifact
+  })
+
+/** A stage instance folder as the runner leaves it: `manifest.json` (core Manifest) and `metrics.arrow`. */
+export const writeInstance = (
+  artifacts: string,
+  pipeline: string,
+  stage: string,
+  params: Record<string, unknown>,
+  vars: Record<string, string | number | boolean>,
+  m: MetricsArtifact.Metrics | undefined,
+  kind = "train"
+) =>
+  Effect.gen(function*() {
+    const dir = `${artifacts}/${pipeline}/${stage}`
+    if (m) yield* MetricsArtifact.write(`${dir}/metrics.arrow`, m)
+    yield* writeJsonAtomic(`${dir}/manifest.json`, {
+      schemaVersion: 1, pipeline, stage, kind, vars, paramsHash: "0".repeat(64), params,
+      inputs: {}, outputs: m ? { metrics: [{ file: "metrics.arrow", sha256: "0".repeat(64), bytes: 1 }] } : {},
+      backend: { backend: "tensorflow", tfVersion: "2.21.0", tfjsVersion: "4.22.0" }, info: {}, wallSeconds: 1
+    })
+  })
