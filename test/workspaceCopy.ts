@@ -4,7 +4,7 @@
  * empty Nx cache.
  */
 import { execFileSync, spawnSync } from "node:child_process"
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from "node:fs"
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { dirname, join, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -39,6 +39,13 @@ export const makeWorkspaceCopy = (): WorkspaceCopy => {
   for (const entry of readdirSync(join(repoRoot, "node_modules", "@growlab"))) {
     const target = ["pipeline"].includes(entry) ? join(dir, "tools", entry) : join(dir, "packages", entry)
     symlinkSync(target, join(nm, "@growlab", entry))
+  }
+  // packages whose dependencies npm could not hoist keep a node_modules of their own
+  for (const group of ["packages", "tools"]) {
+    for (const pkg of readdirSync(join(repoRoot, group))) {
+      const own = join(repoRoot, group, pkg, "node_modules")
+      if (existsSync(own)) symlinkSync(own, join(dir, group, pkg, "node_modules"))
+    }
   }
   const runLog = join(dir, "runs.log")
   return {
