@@ -1,0 +1,303 @@
+/**
+ * Training throughput (images/second of a full training step: batch gather, forward, backward, Adam) for the study's
+ * small and large-2 CNNs at batch 32 and 128, in steady state (after warm-up), median of several runs; a breakdown
+ * of where a step's time goes; and, when python can import tensorflow, the same models in Keras (`model.fit`,
+ * graph mode) measured in the same run, with the ratio to Keras at the end of each line.
+ *
+ *   npm run bench:train -- [--runs 5] [--steps 30] [--models small,large2] [--batches 32,128]
+ *                          [--engines native,tfjs,fit] [--no-keras] [--sweep] [--json out.json]
+ *
+ * --engines: native (growlab's fused kernels, the default), tfjs (the same step in plain tfjs ops and tf.train.adam),
+ *            fit (a tf.LayersModel trained by model.fit: what tfjs users get). The first one gets the breakdown.
+ * --sweep:   reruns the small CNN at b32 in child processes under TF_NUM_INTRAOP_THREADS / TF_NUM_INTEROP_THREADS /
+ *            TF_ENABLE_ONEDNN_OPTS variants (TensorFlow reads them once, at load).
+ * Runs interleave (ours, then Keras, run after run) so that load from other processes hits all alike.
+ * Python for Keras: $GROWLAB_PYTHON, else .growlab/venv/bin/python3, else python3.
+ */
+import { spawn, spawnSync } from "node:child_process"
+import { createInterface } from "node:readline"
+import { existsSync, writeFileSync } from "node:fs"
+import { cpus, loadavg } from "node:os"
+import * as tf from "@tensorflow/tfjs"
+import * as Backend from "@growlab/core/Backend"
+import type { ModelSpec } from "@growlab/core/ModelSpec"
+import { forwardFlops } from "@growlab/core/ModelSpec"
+import * as Init from "../src/Init.js"
+import * as Layers from "../src/Layers.js"
+import * as Trainer from "../src/Trainer.js"
+import * as Zoo from "../src/Zoo.js"
+import * as Native from "../src/internal/native.js"
+
+const args = process.argv.slice(2)
+const flag = (name: string): boolean => args.includes(`--${name}`)
+const opt = (name: string, fallback: string): string => {
+  const i = args.indexOf(`--${name}`)
+  return i >= 0 && args[i + 1] !== undefined ? args[i + 1] : fallback
+}
+const runs = Number(opt("runs", "5"))
+const steps = Number(opt("steps", "30"))
+const models: Record<string, ModelSpec> = { small: Zoo.cnnSmall, large2: Zoo.cnnLarge2 }
+const modelNames = opt("models", "small,large2").split(",")
+const batches = opt("batches", "32,128").split(",").map(Number)
+const engines = opt("engines", "native").split(",") as Array<"native" | "tfjs" | "fit">
+const env = (k: string): string => process.env[k] ?? "default"
+const settings = `TF_NUM_INTRAOP_THREADS=${env("TF_NUM_INTRAOP_THREADS")} TF_NUM_INTEROP_THREADS=${env("TF_NUM_INTEROP_THREADS")} TF_ENABLE_ONEDNN_OPTS=${env("TF_ENABLE_ONEDNN_OPTS")}`
+
+const median = (xs: ReadonlyArray<number>): number => {
+  const s = [...xs].sort((a, b) => a - b)
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2
+}
+const fmt = (n: number): string => Math.round(n).toLocaleString("en-US")
+
+// ---------------------------------------------------------------------------------------------------------------
+// growlab's step, exactly as the trainer's epoch loop runs it: slice of a shuffled index, gather, step, loss sums
+// on the device read back every 50 batches.
+const POOL = 4096
+
+interface Runner {
+  /** One timed run of `steps` training steps; images per second. */
+  readonly run: () => Promise<number>
+  readonly breakdown?: () => Record<string, number>
+  readonly dispose: () => void
+}
+
+const data = (n: number) => ({
+  x: tf.randomUniform([n, 32, 32, 3], 0, 255, "float32", 1),
+  y: tf.randomUniform([n], 0, 10, "int32", 2)
+})
+
+const prepareEngine = (spec: ModelSpec, batch: number, engine: Trainer.Engine): Runner => {
+  const { x, y } = data(POOL)
+  const session = Trainer.makeSession(Init.initialize(spec, 1), { engine, learningRate: 1e-3 })
+  const native = engine === "native"
+  const order = Int32Array.from({ length: POOL }, (_, i) => (i * 2654435761) % POOL)
+  const perm = tf.tensor1d(order, "int32")
+  const perEpoch = Math.floor(POOL / batch)
+  let b = 0
+  let pending: tf.Tensor | undefined
+  const batchAt = (i: number) => {
+    const begin = (i % perEpoch) * batch
+    const idx = native ? Native.sliceRows(perm, begin, batch) : tf.slice(perm, begin, batch)
+    return { x: native ? Native.gather(x, idx) : tf.gather(x, idx), y: native ? Native.gather(y, idx) : tf.gather(y, idx) }
+  }
+  const step = () => {
+    const next = tf.tidy(() => {
+      const { loss, correct } = session.step(batchAt(b))
+      const weighted = native ? Native.mul(loss, tf.scalar(batch)) : tf.mul(loss, batch)
+      const sum = pending ? (native ? Native.add(pending, weighted) : tf.add(pending, weighted)) : weighted
+      correct.dispose()
+      return sum
+    })
+    pending?.dispose()
+    pending = next
+    b++
+    if (b % 50 === 0) {
+      if (!Number.isFinite(pending.dataSync()[0])) throw new Error("loss is not finite")
+      pending.dispose()
+      pending = undefined
+    }
+  }
+  for (let i = 0; i < 8; i++) step()
+  // where the time goes: each phase timed on its own over `steps` batches (TF eager runs ops synchronously on CPU)
+  const phase = (f: (i: number) => void): number => {
+    const t0 = performance.now()
+    for (let i = 0; i < steps; i++) f(i)
+    return (performance.now() - t0) / steps
+  }
+  return {
+    run: async () => {
+      const t0 = performance.now()
+      for (let i = 0; i < steps; i++) step()
+      pending?.dataSync()
+      return (steps * batch) / ((performance.now() - t0) / 1000)
+    },
+    breakdown: () => {
+      const dataMs = phase((i) => tf.tidy(() => { batchAt(i) }))
+      const forwardMs = phase((i) => tf.tidy(() => { session.loss(batchAt(i)).dataSync() }))
+      const gradMs = phase((i) => tf.tidy(() => { session.gradients(batchAt(i)).value.dataSync() }))
+      let optimizerMs = 0
+      for (let i = 0; i < steps; i++) {
+        const grads = tf.tidy(() => session.gradients(batchAt(i)).grads.map((g) => tf.keep(g)))
+        const t = performance.now()
+        session.applyGradients(grads)
+        optimizerMs += (performance.now() - t) / steps
+        tf.dispose(grads)
+      }
+      return { data: dataMs, forward: forwardMs - dataMs, backward: gradMs - forwardMs, optimizer: optimizerMs }
+    },
+    dispose: () => {
+      pending?.dispose()
+      session.dispose()
+      tf.dispose([x, y, perm])
+    }
+  }
+}
+
+/** tf.LayersModel + model.fit (the path tfjs users get), one epoch over steps·batch images per run. */
+const prepareFit = async (spec: ModelSpec, batch: number): Promise<Runner> => {
+  const n = steps * batch
+  const { x, y } = data(n)
+  const oneHot = tf.oneHot(y as tf.Tensor1D, 10)
+  const model = Layers.fromArtifact(Init.initialize(spec, 1))
+  const optimizer = tf.train.adam(1e-3, 0.9, 0.999, 1e-7)
+  model.compile({ optimizer, loss: (t: tf.Tensor, p: tf.Tensor) => tf.losses.softmaxCrossEntropy(t, p) })
+  const warm = tf.tidy(() => [tf.slice(x, 0, 8 * batch), tf.slice(oneHot, 0, 8 * batch)])
+  await model.fit(warm[0], warm[1], { batchSize: batch, epochs: 1, verbose: 0 })
+  tf.dispose(warm)
+  return {
+    run: async () => {
+      const t0 = performance.now()
+      await model.fit(x, oneHot, { batchSize: batch, epochs: 1, verbose: 0, shuffle: true })
+      return n / ((performance.now() - t0) / 1000)
+    },
+    dispose: () => {
+      model.dispose()
+      optimizer.dispose()
+      tf.dispose([x, y, oneHot])
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Keras in a python worker (same environment variables, hence the same thread settings), asked for one timed epoch
+// at a time so that its runs interleave with ours and both see the same machine load.
+const KERAS = String.raw`
+import json, os, sys, time
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+import numpy as np, tensorflow as tf, keras
+def cnn(c2, c3, d):
+    L = keras.layers
+    return keras.Sequential([keras.Input((32, 32, 3)), L.Rescaling(1 / 255), L.Conv2D(32, 3, activation="relu"), L.MaxPooling2D(2),
+        L.Conv2D(c2, 3, activation="relu"), L.MaxPooling2D(2), L.Conv2D(c3, 3, activation="relu"), L.Flatten(),
+        L.Dense(d, activation="relu"), L.Dense(10)])
+specs = {"small": (64, 64, 64), "large2": (128, 128, 128)}
+class Timer(keras.callbacks.Callback):
+    def on_train_batch_end(self, b, logs=None): self.t.append(time.perf_counter())
+cache = {}
+print(json.dumps({"ready": True, "tf": tf.__version__, "keras": keras.__version__}), flush=True)
+for line in sys.stdin:
+    r = json.loads(line)
+    key = (r["model"], r["batch"], r["steps"])
+    if key not in cache:
+        n = r["steps"] * r["batch"]
+        rng = np.random.default_rng(1)
+        x = rng.uniform(0, 255, (n, 32, 32, 3)).astype("float32"); y = rng.integers(0, 10, n)
+        m = cnn(*specs[r["model"]])
+        m.compile(optimizer=keras.optimizers.Adam(1e-3, epsilon=1e-7), loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+        m.fit(x, y, batch_size=r["batch"], epochs=1, verbose=0)
+        cache[key] = (m, x, y)
+    m, x, y = cache[key]
+    t = Timer(); t.t = []
+    m.fit(x, y, batch_size=r["batch"], epochs=1, verbose=0, callbacks=[t])
+    skip = 2
+    print(json.dumps({"imagesPerSecond": (len(t.t) - 1 - skip) * r["batch"] / (t.t[-1] - t.t[skip]), "jit": str(m.jit_compile)}), flush=True)
+`
+
+const python = (): string | undefined => {
+  const candidates = [process.env.GROWLAB_PYTHON, ".growlab/venv/bin/python3", "python3"].filter((p): p is string => !!p && (p === "python3" || existsSync(p)))
+  for (const p of candidates) {
+    const r = spawnSync(p, ["-c", "import tensorflow, keras"], { stdio: "ignore", env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: "3" } })
+    if (r.status === 0) return p
+  }
+  return undefined
+}
+
+interface KerasWorker {
+  readonly version: string
+  readonly epoch: (model: string, batch: number) => Promise<{ imagesPerSecond: number; jit: string }>
+  readonly close: () => void
+}
+
+const startKeras = async (py: string): Promise<KerasWorker> => {
+  const child = spawn(py, ["-u", "-c", KERAS], { env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: "3" }, stdio: ["pipe", "pipe", "ignore"] })
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]()
+  const next = async (): Promise<Record<string, unknown>> => {
+    for (;;) {
+      const r = await lines.next()
+      if (r.done) throw new Error("the Keras worker exited")
+      if (r.value.startsWith("{")) return JSON.parse(r.value) as Record<string, unknown>
+    }
+  }
+  const hello = await next()
+  return {
+    version: `TF ${hello.tf}, Keras ${hello.keras}`,
+    epoch: async (model, batch) => {
+      child.stdin.write(JSON.stringify({ model, batch, steps }) + "\n")
+      return (await next()) as { imagesPerSecond: number; jit: string }
+    },
+    close: () => child.stdin.end()
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+const sweep = () => {
+  const variants: Array<Record<string, string>> = [
+    {},
+    { TF_NUM_INTRAOP_THREADS: "1" },
+    { TF_NUM_INTRAOP_THREADS: "2" },
+    { TF_NUM_INTRAOP_THREADS: "2", TF_NUM_INTEROP_THREADS: "1" },
+    { TF_ENABLE_ONEDNN_OPTS: "0" },
+    { TF_ENABLE_ONEDNN_OPTS: "1" }
+  ]
+  console.log(`sweep: small CNN b32, native engine, median of ${runs}×${steps} steps per variant`)
+  for (const v of variants) {
+    const r = spawnSync(process.execPath, [...process.execArgv, process.argv[1], "--models", "small", "--batches", "32", "--runs", String(runs), "--steps", String(steps), "--no-keras", "--quiet"], {
+      env: { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("TF_NUM_") && k !== "TF_ENABLE_ONEDNN_OPTS")), ...v },
+      encoding: "utf8"
+    })
+    const line = r.stdout.split("\n").find((l) => l.includes("img/s")) ?? `failed: ${r.stderr.split("\n").slice(-3).join(" ")}`
+    console.log(`  ${(Object.entries(v).map(([k, x]) => `${k}=${x}`).join(" ") || "defaults").padEnd(58)} ${line.trim()}`)
+  }
+}
+
+const main = async () => {
+  if (flag("sweep")) return sweep()
+  const info = Backend.ensureNativeSync()
+  const quiet = flag("quiet")
+  const py = flag("no-keras") ? undefined : python()
+  const keras = py ? await startKeras(py) : undefined
+  if (!quiet) {
+    console.log(`backend ${info.backend} (TF ${info.tfVersion}, tfjs ${info.tfjsVersion}), ${cpus().length} cores (${cpus()[0]?.model.trim()}); ${settings}`)
+    console.log(`steady state: ${runs} runs × ${steps} steps after warm-up, median img/s, all engines${keras ? " and Keras" : ""} interleaved run by run; ` +
+      `random CIFAR-shaped data (values 0–255); load average ${loadavg()[0].toFixed(2)} (other processes distort timings)`)
+  }
+  const results: Array<Record<string, unknown>> = []
+  for (const name of modelNames) {
+    for (const batch of batches) {
+      const spec = models[name]
+      const runners: Record<string, Runner> = {}
+      for (const engine of engines) runners[engine] = engine === "fit" ? await prepareFit(spec, batch) : prepareEngine(spec, batch, engine)
+      const rates: Record<string, Array<number>> = Object.fromEntries([...engines, "keras"].map((e) => [e, []]))
+      let jit = ""
+      if (keras) jit = (await keras.epoch(name, batch)).jit
+      for (let r = 0; r < runs; r++) {
+        for (const engine of engines) rates[engine].push(await runners[engine].run())
+        if (keras) rates.keras.push((await keras.epoch(name, batch)).imagesPerSecond)
+      }
+      const bd = runners[engines[0]].breakdown?.()
+      for (const r of Object.values(runners)) r.dispose()
+      const med = Object.fromEntries(Object.entries(rates).filter(([, v]) => v.length > 0).map(([k, v]) => [k, median(v)]))
+      const main = med[engines[0]]
+      const parts = engines.map((e) => `${e} ${fmt(med[e])} img/s`)
+      if (keras) parts.push(`Keras ${fmt(med.keras)} img/s`)
+      const gflops = (main * 3 * forwardFlops(spec)) / 1e9
+      console.log(`${(spec.name ?? name).padEnd(12)} b${String(batch).padEnd(4)} ${parts.join("  ")}  (${gflops.toFixed(0)} GFLOP/s)` +
+        (keras ? `  ${(main / med.keras).toFixed(2)}x Keras` : ""))
+      if (bd && !quiet) {
+        console.log(`    ${engines[0]} step ${(1000 * batch / main).toFixed(1)} ms: data ${bd.data.toFixed(2)} ms, forward ${bd.forward.toFixed(1)} ms, ` +
+          `backward ${bd.backward.toFixed(1)} ms, optimizer ${bd.optimizer.toFixed(2)} ms (phases timed separately)`)
+      }
+      results.push({ model: spec.name, batch, imagesPerSecond: med, runs: rates, breakdown: bd, kerasJit: jit || undefined })
+    }
+  }
+  if (!quiet) {
+    if (keras) console.log(`Keras: ${py} (${keras.version}, model.fit graph mode, jit_compile ${(results[0]?.kerasJit as string | undefined) ?? "?"})`)
+    else console.log(flag("no-keras") ? "Keras: skipped (--no-keras)" : "Keras: not available (pip install tensorflow-cpu==2.21.0)")
+  }
+  if (!quiet) console.log(`load average at the end: ${loadavg()[0].toFixed(2)}`)
+  keras?.close()
+  const json = opt("json", "")
+  if (json) writeFileSync(json, JSON.stringify({ backend: info, settings, runs, steps, results }, null, 2) + "\n")
+}
+
+await main()
