@@ -55,6 +55,8 @@ const nodesForFile = async (workspaceRoot, file) => {
     projects[root] = {
       name: inst.project,
       root,
+      // edges of the experiment DAG in `nx graph` (the task order itself comes from `dependsOn`)
+      implicitDependencies: inst.upstream.map((/** @type {string} */ id) => `${graph.pipeline}--${id}`),
       tags: ["growlab:stage", `pipeline:${graph.pipeline}`, `kind:${inst.kind}`],
       metadata: { description: `${inst.kind} stage of pipeline ${graph.pipeline}`, growlab: { file, instance: inst.id, vars: inst.vars } },
       targets: {
