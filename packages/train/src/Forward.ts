@@ -21,7 +21,7 @@ export interface ApplyOptions {
    * - "tfjs" (default): tfjs ops (`tf.fused.matMul` / `tf.fused.conv2d` / `tf.maxPool`), on any backend;
    * - "native": TensorFlow ops called directly with hand-written gradients (Conv2D + BiasAdd + Relu forward;
    *   ReluGrad, BiasAddGrad, Conv2DBackprop*, a vectorised max-pool gradient backward; see internal/native.ts):
-   *   the same math, ≈ 1.6–2× faster training steps on the 'tensorflow' backend. Falls back to "tfjs" elsewhere.
+   *   the same math, ≈ 1.3–2× faster training steps on the 'tensorflow' backend. Falls back to "tfjs" elsewhere.
    */
   readonly kernels?: "tfjs" | "native"
   /** Training mode: seed of the Dropout masks for this call (vary it per step; layer i uses seed + i). */
