@@ -3,12 +3,12 @@
  * study's small CNN and large-2 CNN, batch 32 and 128, CIFAR-shaped random data (uint8-range floats), Adam 1e-3.
  *
  *   npx tsx packages/train/bench/graph-vs-keras.ts [--models small,large2] [--batches 32,128] [--rounds 5]
- *       [--seconds 2] [--engines graph,stateful,native,fit,keras] [--python .growlab/venv/bin/python]
+ *       [--seconds 2] [--engines stateful,flat,stateless,native,fit,keras] [--python .growlab/venv/bin/python]
  *
  * Engines:
- *   graph     GraphTrainer, default "flat" variant: weights/slots as 3 flat vectors fed and fetched each step
+ *   stateful  GraphTrainer, default "stateful" variant: in-session resource variables, ResourceApplyAdam
+ *   flat      GraphTrainer, "flat" variant: weights/slots as 3 flat vectors fed and fetched each step, exact tfjs Adam
  *   stateless GraphTrainer, "stateless" variant: one tensor per weight and slot
- *   stateful  GraphTrainer, "stateful" variant: in-session resource variables, ResourceApplyAdam
  *   native    the eager engine (Trainer.makeSession(..., {engine: "native"}).step), when it loads
  *   fit       tfjs-layers model.fit (the eager baseline of docs/ENVIRONMENT)
  *   keras     Keras 3 model.fit in a Python worker (tensorflow-cpu in the venv), graph mode (jit off on CPU)
@@ -39,7 +39,7 @@ const models = arg("models", "small,large2").split(",")
 const batches = arg("batches", "32,128").split(",").map(Number)
 const rounds = Number(arg("rounds", "5"))
 const seconds = Number(arg("seconds", "2"))
-const engines = arg("engines", "graph,stateful,native,fit,keras").split(",")
+const engines = arg("engines", "stateful,flat,native,fit,keras").split(",")
 const python = arg("python", process.env.GROWLAB_PYTHON ?? path.resolve(".growlab/venv/bin/python"))
 const N = 2048
 const LR = 1e-3
@@ -321,7 +321,7 @@ for (const modelName of models) {
     const list: Array<Engine> = []
     for (const e of engines) {
       const made: Engine | string =
-        e === "graph" ? graphEngine("graph", spec, batch, "flat")
+        e === "flat" ? graphEngine("flat", spec, batch, "flat")
           : e === "stateless" ? graphEngine("stateless", spec, batch, "stateless")
           : e === "stateful" ? graphEngine("stateful", spec, batch, "stateful")
           : e === "native" ? await nativeEngine(spec, batch)

@@ -15,7 +15,8 @@
  *   adam          { beta1 0.9, beta2 0.999, epsilon 1e-7 } (Keras's defaults)
  *   distill?      { teacherWeight a, labelWeight b, temperature T = 1 }: loss = a·KD + b·CE (formulas in Loss.ts);
  *                 needs the `teacher` input
- *   engine        "native" (fused TensorFlow kernels) | "tfjs" (plain tfjs ops); same math, native is faster
+ *   engine        "graph" (a whole step as one TensorFlow graph; falls back to "native" for BatchNormalization /
+ *                 Dropout) | "native" (eager fused TensorFlow kernels) | "tfjs" (plain tfjs ops); same math
  *   checkEvery    50       batches between loss read-backs (NaN check, progress)
  *   validationBatchSize 500
  * A NaN or infinite loss fails the stage with a StageFailure before anything is written.
@@ -60,7 +61,7 @@ export const Params = Schema.Struct({
   shuffle: Schema.optionalWith(Schema.Boolean, { default: () => true }),
   adam: Schema.optionalWith(Adam, { default: () => ({ beta1: 0.9, beta2: 0.999, epsilon: 1e-7 }) }),
   distill: Schema.optional(Distill),
-  engine: Schema.optionalWith(Schema.Literal("native", "tfjs"), { default: () => "native" as const }),
+  engine: Schema.optionalWith(Schema.Literal("graph", "native", "tfjs"), { default: () => "graph" as const }),
   checkEvery: Schema.optionalWith(PositiveInt, { default: () => 50 }),
   validationBatchSize: Schema.optionalWith(PositiveInt, { default: () => 500 })
 })

@@ -12,9 +12,13 @@
  * - Epoch train loss / accuracy are the means over the epoch's batches weighted by batch size (as Keras reports
  *   them, i.e. measured while the weights change); validation runs after the epoch in inference mode.
  *
- * Two engines compute the same math: "native" (default on the 'tensorflow' backend: fused TensorFlow kernels with
- * hand-written gradients, a flat Adam in native ops; see internal/native.ts) and "tfjs" (tfjs ops, `tf.train.adam`;
- * any backend). Tests check native == tfjs == a tf.LayersModel trained by `model.fit`.
+ * Three engines compute the same math:
+ * - "graph" (default on the 'tensorflow' backend): a whole step — forward, loss, backward, Adam — runs as ONE
+ *   TensorFlow graph execution (a SavedModel written by src/graph/, weights and Adam slots living in the session);
+ *   ≥ 1.0× Keras's throughput. Specs it cannot express (BatchNormalization, Dropout) fall back to "native".
+ * - "native": eager fused TensorFlow kernels with hand-written gradients, a flat Adam in native ops (internal/native.ts).
+ * - "tfjs": tfjs ops and `tf.train.adam`, any backend.
+ * Tests check graph == native == tfjs == a tf.LayersModel trained by `model.fit` (losses within float tolerance).
  */
 import * as tf from "@tensorflow/tfjs"
 import * as Effect from "effect/Effect"
@@ -29,6 +33,7 @@ import * as Forward from "./Forward.js"
 import * as Loss from "./Loss.js"
 import * as FlatAdam from "./internal/adam.js"
 import * as Native from "./internal/native.js"
+import * as GraphTrainer from "./graph/GraphTrainer.js"
 
 /** Training produced a non-finite loss. */
 export class TrainingDiverged extends Schema.TaggedError<TrainingDiverged>()("TrainingDiverged", {
@@ -45,7 +50,7 @@ export class TrainingDiverged extends Schema.TaggedError<TrainingDiverged>()("Tr
   }
 }
 
-export type Engine = "native" | "tfjs"
+export type Engine = "graph" | "native" | "tfjs"
 
 export interface AdamConfig {
   readonly beta1: number
@@ -89,8 +94,15 @@ export interface Data {
 export const learningRateAt = (options: Pick<Options, "learningRate" | "lrDecay">, epoch: number): number =>
   options.learningRate * Math.pow(options.lrDecay, epoch - 1)
 
-/** The engine that will run: "native" unless asked otherwise, and "tfjs" whenever the 'tensorflow' backend is not active. */
-export const resolveEngine = (engine?: Engine): Engine => (engine ?? "native") === "native" && Native.available() ? "native" : "tfjs"
+/**
+ * The engine that will run: "graph" unless asked otherwise; "native" when the spec has layers the graph step cannot
+ * express (BatchNormalization, Dropout); "tfjs" whenever the 'tensorflow' backend is not active.
+ */
+export const resolveEngine = (engine?: Engine, spec?: ModelSpec): Engine => {
+  const wanted = engine ?? "graph"
+  if (wanted === "tfjs" || !Native.available()) return "tfjs"
+  return wanted === "graph" && (spec === undefined || GraphTrainer.supports(spec)) ? "graph" : "native"
+}
 
 // ---------------------------------------------------------------------------------------------------------------
 // Session: the variables, the optimizer and one training step.
@@ -140,7 +152,8 @@ let sessionCounter = 0
 const TRAINABLE = new Set(["kernel", "bias", "gamma", "beta"])
 
 export const makeSession = (model: ModelArtifact.Model, options: SessionOptions): Session => {
-  const engine = resolveEngine(options.engine)
+  const engine = resolveEngine(options.engine, model.spec)
+  if (engine === "graph") return makeGraphSession(model, options)
   const native = engine === "native"
   const kernels = native ? "native" as const : "tfjs" as const
   const spec = model.spec
@@ -248,6 +261,62 @@ export const makeSession = (model: ModelArtifact.Model, options: SessionOptions)
   return session
 }
 
+const graphOnly = (what: string) => (): never => {
+  throw new Error(`the graph engine runs whole steps only: use engine "native" or "tfjs" for ${what}`)
+}
+
+/** A session whose step is one TensorFlow graph execution (src/graph/); weights live in the TF session. */
+const makeGraphSession = (model: ModelArtifact.Model, options: SessionOptions): Session => {
+  const spec = model.spec
+  const adam: AdamConfig = { ...defaultAdam, ...options.adam }
+  const layers = inferShapes(spec)
+  const init = Forward.paramsOf(model)
+  let step: GraphTrainer.GraphStep
+  try {
+    step = GraphTrainer.makeGraphStep(spec, init, {
+      beta1: adam.beta1, beta2: adam.beta2, epsilon: adam.epsilon,
+      loss: options.distill
+        ? { kd: { teacherWeight: options.distill.teacherWeight, labelWeight: options.distill.labelWeight, temperature: options.distill.temperature } }
+        : "ce"
+    })
+  } finally {
+    Forward.disposeParams(init)
+  }
+  const withWeights = <A>(f: (weights: Forward.Params) => A): A => {
+    const weights = step.weights()
+    try {
+      return f(weights)
+    } finally {
+      Forward.disposeParams(weights)
+    }
+  }
+  const session: Session = {
+    spec,
+    engine: "graph",
+    variables: new Map(),
+    learningRate: options.learningRate,
+    loss: (batch) => tf.tidy(() => Loss.objective(step.predict(batch.x), batch.y, options.distill, batch.teacher?.logits)),
+    gradients: graphOnly("gradients"),
+    applyGradients: graphOnly("applyGradients"),
+    step: (batch) => {
+      step.step(batch.x, batch.y, session.learningRate, batch.teacher && { probs: batch.teacher.probs, entropy: batch.teacher.entropy })
+      const last = step.last()
+      return { loss: tf.clone(last.loss), correct: tf.clone(last.correct) }
+    },
+    predict: (data, batchSize) => withWeights((w) => Evaluation.predict(spec, w, data.x, data.y, { batchSize, kernels: "native" })),
+    snapshot: (info) => withWeights((w) => ({
+      spec,
+      weights: layers.flatMap((l) => l.weights).map((s) => ({
+        name: s.name, layer: s.layer, param: s.param, shape: s.shape,
+        values: Float32Array.from(w.get(s.name)!.dataSync() as Float32Array)
+      })),
+      info
+    })),
+    dispose: () => step.dispose()
+  }
+  return session
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // The epoch loop.
 
@@ -274,7 +343,7 @@ interface TeacherData {
 }
 
 const teacherData = (teacher: ModelArtifact.Model, x: tf.Tensor, distill: Loss.Distill, engine: Engine): TeacherData => {
-  const logits = Forward.logits(teacher, x, 500, { kernels: engine })
+  const logits = Forward.logits(teacher, x, 500, { kernels: engine === "tfjs" ? "tfjs" : "native" })
   const { probs, entropy } = Loss.teacherTargets(logits, distill.temperature)
   return { logits, probs, entropy }
 }
@@ -286,8 +355,8 @@ const gatherRows = (native: boolean, t: tf.Tensor, idx: tf.Tensor): tf.Tensor =>
  * Fails with TrainingDiverged on a non-finite loss; every tensor it made is disposed however it ends.
  */
 export const train = (init: ModelArtifact.Model, inputs: Inputs, options: Options): Effect.Effect<Result, TrainingDiverged> => {
-  const engine = resolveEngine(options.engine)
-  const native = engine === "native"
+  const engine = resolveEngine(options.engine, init.spec)
+  const native = engine !== "tfjs"
   const n = inputs.train.x.shape[0]
   const checkEvery = Math.max(1, options.checkEvery ?? 50)
   const shuffleRng = Random.make(options.seed, 1000)

@@ -2,8 +2,9 @@
  * The graph-mode training step (src/graph) against a plain eager reference: the same initial weights trained on the
  * same fixed batches with (a) GraphTrainer.makeGraphStep and (b) tf.variableGrads over Forward.apply with the
  * objective of Loss.ts and tf.train.adam(lr, 0.9, 0.999, 1e-7). Losses must agree per step (1e-4 relative) and the
- * weights after the steps must agree (the update Δw = w_N − w_0 of each weight within 1e-3 of its norm; the
- * stateless variant is expected to be bit-for-bit or close to it).
+ * weights after the steps must agree: the update Δw = w_N − w_0 of each weight within 1e-4 of its norm for the flat
+ * and stateless variants (tf.train.adam's exact Adam ops; observed ≤ 1.1e-5) and 1e-3 for the default stateful
+ * variant (fused ResourceApplyAdam, other rounding; observed ≤ 2.1e-5).
  */
 import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs"
 import * as os from "node:os"
@@ -142,8 +143,8 @@ const check = (s: ModelSpec, sizes: ReadonlyArray<number>, classes: number, opti
 }
 
 describe("graph training step", () => {
-  it("small CNN: same losses and weights as the eager reference (default flat variant)", () => {
-    check(Zoo.cnnSmall, [16, 16, 16, 16, 16, 16], 10, {}, 1e-4)
+  it("small CNN, flat variant (tf.train.adam's exact Adam ops): same losses and weights as the eager reference", () => {
+    check(Zoo.cnnSmall, [16, 16, 16, 16, 16, 16], 10, { variant: "flat" }, 1e-4)
   })
 
   it("every supported layer kind, variable batch size (last batch smaller), flat and per-weight variants", () => {
@@ -170,8 +171,8 @@ describe("graph training step", () => {
     const init = initParams(Zoo.cnnSmall, 5)
     const batches = makeBatches(Zoo.cnnSmall, [16, 16, 16], 10)
     try {
-      const a = graphRun(Zoo.cnnSmall, init, batches, 1e-3, { reorderReluPool: true })
-      const b = graphRun(Zoo.cnnSmall, init, batches, 1e-3, { reorderReluPool: false })
+      const a = graphRun(Zoo.cnnSmall, init, batches, 1e-3, { variant: "flat", reorderReluPool: true })
+      const b = graphRun(Zoo.cnnSmall, init, batches, 1e-3, { variant: "flat", reorderReluPool: false })
       expect(a.losses).toEqual(b.losses)
       for (const c of compareWeights(init, a.weights, b.weights)) expect(c.rel).toBeLessThan(1e-6)
       tf.dispose([...a.weights.values(), ...b.weights.values()])
@@ -182,15 +183,21 @@ describe("graph training step", () => {
   })
 
   it("distillation objective a·KD + b·CE (Loss.ts)", () => {
-    check(mixed, [8, 8, 5], 4, { loss: { kd: { teacherWeight: 3, labelWeight: 1, temperature: 2 } } }, 1e-4,
+    check(mixed, [8, 8, 5], 4, { variant: "flat", loss: { kd: { teacherWeight: 3, labelWeight: 1, temperature: 2 } } }, 1e-4,
       { teacherWeight: 3, labelWeight: 1, temperature: 2 })
-    check(mixed, [8, 8], 4, { loss: { kd: { teacherWeight: 1, labelWeight: 0, temperature: 4 } } }, 1e-4,
+    check(mixed, [8, 8], 4, { variant: "flat", loss: { kd: { teacherWeight: 1, labelWeight: 0, temperature: 4 } } }, 1e-4,
       { teacherWeight: 1, labelWeight: 0, temperature: 4 })
   })
 
-  it("stateful variant (ResourceApplyAdam): same losses, weights within rounding-amplified tolerance", () => {
-    check(Zoo.cnnSmall, [16, 16, 16, 16], 10, { variant: "stateful" }, 1e-3)
+  // Adam turns rounding noise in near-zero gradient elements into weight differences of ≈ lr·noise/ε, and these
+  // feed back into the gradients: any two implementations that are not bit-identical drift apart chaotically
+  // (here: ≈ 2e-5 after 4 steps, ≈ 2e-4 after 6, per-step losses ≈ 5e-3 apart by step 50 on CIFAR; the loss curve
+  // stays the same in distribution). So equality is checked over a few steps.
+  it("stateful variant (the default; ResourceApplyAdam): same losses, weights within rounding-amplified tolerance", () => {
+    check(Zoo.cnnSmall, [16, 16, 16, 16], 10, {}, 1e-3)
     check(mixed, [8, 8, 3], 4, { variant: "stateful" }, 1e-3)
+    check(mixed, [8, 8, 5], 4, { variant: "stateful", loss: { kd: { teacherWeight: 3, labelWeight: 1, temperature: 2 } } }, 1e-3,
+      { teacherWeight: 3, labelWeight: 1, temperature: 2 })
   })
 
   it("predict, weights() / setWeights round trip, and no tensor leaks per step", () => {
@@ -217,6 +224,14 @@ describe("graph training step", () => {
 
         const w = gs.weights()
         expect([...w.keys()]).toEqual([...init.keys()])
+        // weights() are snapshots: later steps (in-place updates for stateful) do not change them
+        const snapshot = [...w.values()].map((t) => Float32Array.from(t.dataSync() as Float32Array))
+        gs.step(b2.x, b2.y, 1e-3)
+        ;[...w.values()].forEach((t, i) => expect(Float32Array.from(t.dataSync() as Float32Array)).toEqual(snapshot[i]))
+        const moved = gs.weights()
+        const lastKernel = [...w.keys()].filter((k) => k.endsWith("/kernel")).at(-1)!
+        expect(tf.tidy(() => tf.max(tf.abs(tf.sub(moved.get(lastKernel)!, w.get(lastKernel)!))).dataSync()[0])).toBeGreaterThan(0)
+        tf.dispose([...moved.values()])
         gs.setWeights(init, true)
         expect(gs.steps).toBe(0)
         const back = gs.weights()
@@ -258,7 +273,7 @@ describe("graph training step", () => {
       const others = [
         savedModelDir(Zoo.cnnLarge2, defaultStepOptions, dir),
         savedModelDir(Zoo.cnnSmall, { ...defaultStepOptions, beta2: 0.99 }, dir),
-        savedModelDir(Zoo.cnnSmall, { ...defaultStepOptions, variant: "stateful" }, dir),
+        savedModelDir(Zoo.cnnSmall, { ...defaultStepOptions, variant: "flat" }, dir),
         savedModelDir(Zoo.cnnSmall, { ...defaultStepOptions, variant: "stateless" }, dir)
       ]
       expect(new Set([a, ...others]).size).toBe(5)

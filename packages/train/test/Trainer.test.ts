@@ -52,12 +52,21 @@ describe("trainer", () => {
       assert.strictEqual(tf.memory().numTensors, before)
     }))
 
-  it.effect("the native engine trains to the same numbers as the tfjs engine and as tf.LayersModel.fit", () =>
+  it.effect("the graph and native engines train to the same numbers as the tfjs engine and as tf.LayersModel.fit", () =>
     Effect.gen(function*() {
       const init = Init.initialize(Zoo.cnnSmall, 7)
       const fixed = { ...options, shuffle: false }
+      const graph = yield* Trainer.train(init, { train, validation }, { ...fixed })
       const native = yield* Trainer.train(init, { train, validation }, { ...fixed, engine: "native" })
       const tfjs = yield* Trainer.train(init, { train, validation }, { ...fixed, engine: "tfjs" })
+      // the default engine is the whole-step graph; it follows the same loss curve (its fused Adam rounds differently,
+      // and ReLU / max-pool switches amplify rounding over an epoch, so the tolerance is relative, as for distillation)
+      assert.strictEqual(graph.engine, "graph")
+      graph.epochs.forEach((e, i) => {
+        assert.closeTo(e.trainLoss, tfjs.epochs[i].trainLoss, 1e-3 * e.trainLoss)
+        assert.closeTo(e.valLoss, tfjs.epochs[i].valLoss, 2e-3 * e.valLoss)
+      })
+      assert.isBelow(weightDiff(graph.model, tfjs.model), 0.1 * weightDiff(tfjs.model, init))
       // the reference: a Keras-style model with the same initial weights, compiled with tfjs Adam, fitted epoch by epoch
       const model = Layers.fromArtifact(init)
       const optimizer = tf.train.adam(1e-3, 0.9, 0.999, 1e-7)
@@ -114,10 +123,14 @@ describe("trainer", () => {
       const run = (engine: Trainer.Engine) => Trainer.train(student, { train, validation, teacher }, { ...options, shuffle: false, distill, engine })
       const native = yield* run("native")
       const tfjs = yield* run("tfjs")
-      native.epochs.forEach((e, i) => {
-        assert.closeTo(e.trainLoss, tfjs.epochs[i].trainLoss, 1e-3 * e.trainLoss)
-        assert.closeTo(e.valLoss, tfjs.epochs[i].valLoss, 1e-3 * e.valLoss)
-      })
+      const graph = yield* run("graph")
+      assert.strictEqual(graph.engine, "graph")
+      for (const other of [native, graph]) {
+        other.epochs.forEach((e, i) => {
+          assert.closeTo(e.trainLoss, tfjs.epochs[i].trainLoss, 1e-3 * e.trainLoss)
+          assert.closeTo(e.valLoss, tfjs.epochs[i].valLoss, 1e-3 * e.valLoss)
+        })
+      }
       // distillation pulls the student towards the teacher: its KD to the teacher ends lower than without it
       const plain = yield* Trainer.train(student, { train, validation }, { ...options, shuffle: false })
       const kdTo = (m: ModelArtifact.Model) =>
@@ -176,12 +189,21 @@ describe("trainer", () => {
       })
       const data = { x, y: train.y }
       const flat = { x: tf.tidy(() => tf.slice(tf.reshape(validation.x, [128, -1]), [0, 0], [128, 1024])), y: validation.y }
-      const error = yield* Trainer.train(Init.initialize(Zoo.mlpSmall, 1), { train: data, validation: flat }, { ...options, shuffle: false, checkEvery: 2 }).pipe(Effect.flip)
+      const run = (engine: Trainer.Engine) =>
+        Trainer.train(Init.initialize(Zoo.mlpSmall, 1), { train: data, validation: flat }, { ...options, shuffle: false, checkEvery: 2, engine }).pipe(Effect.flip)
+      const error = yield* run("native")
       assert.strictEqual(error._tag, "TrainingDiverged")
       assert.strictEqual(error.epoch, 1)
       // row 70 is in batch 3 (rows 64–95); the loss is read every 2 batches
       assert.strictEqual(error.batch, 4)
       assert.isTrue(Number.isNaN(error.value))
+      // the graph step's fused ReLU maps a NaN input to 0, so the bad batch's own loss stays finite, but its NaN
+      // gradient poisons the weights and the next losses: divergence is still caught within the epoch
+      const graphError = yield* run("graph")
+      assert.strictEqual(graphError._tag, "TrainingDiverged")
+      assert.strictEqual(graphError.epoch, 1)
+      assert.isAtLeast(graphError.batch, 4)
+      assert.isTrue(Number.isNaN(graphError.value))
       tf.dispose([x, flat.x])
       assert.strictEqual(tf.memory().numTensors, before)
     }))

@@ -6,10 +6,10 @@
  *
  * The same math as an eager step with `tf.variableGrads` over `Forward.apply(spec, params, x, {training: true})`
  * (the objective of Loss.ts) and `tf.train.adam(lr, β1, β2, ε)`: same losses and weights within float rounding
- * (TensorFlow may fuse or reorder float ops; see test/GraphTrainer.test.ts).
+ * (see test/GraphTrainer.test.ts and README.md for the measured differences per variant).
  *
- * Weights and Adam slots are tfjs tensors resident in TensorFlow (fed to the session and replaced by its outputs each
- * step; no copies to JavaScript). Requires the 'tensorflow' backend (tfjs-node).
+ * Data never goes through JavaScript: x, y and the state are TensorFlow-resident tensors (the session shares their
+ * buffers). Requires the 'tensorflow' backend (tfjs-node).
  */
 import * as tf from "@tensorflow/tfjs"
 import type { ModelSpec } from "@growlab/core/ModelSpec"
@@ -24,9 +24,10 @@ export interface GraphStepOptions {
   /** "ce" (default) or distillation `{kd: {teacherWeight, labelWeight, temperature}}` (Loss.ts's a·KD + b·CE). */
   readonly loss?: StepGraph.StepLoss
   /**
-   * "flat" (default) and "stateless": weights and Adam slots fed and fetched each step, Adam in tf.train.adam's exact
-   * op order (as three flat vectors / one tensor per weight); "stateful": in-session resource variables updated by
-   * ResourceApplyAdam (tf.train.adam's formula, different float rounding).
+   * "stateful" (default, fastest): weights and Adam slots are resource variables inside the session, updated in place
+   * by the fused ResourceApplyAdam (tf.train.adam's formula with ε_t = ε·sqrt(1−β2^t); float rounding differs).
+   * "flat" / "stateless": weights and slots fed and fetched each step (as three flat vectors / one tensor per weight)
+   * with Adam in tf.train.adam's exact op sequence (bit-for-bit tf.train.adam's update for the same gradients).
    */
   readonly variant?: StepGraph.Variant
   /** Compute relu(maxpool(z)) where a ReLU layer precedes a max-pool (same values and gradients). Default false. */

@@ -49,7 +49,7 @@ export interface StepGraphOptions {
   readonly reorderReluPool?: boolean
 }
 
-export const defaultStepOptions: StepGraphOptions = { variant: "flat", beta1: 0.9, beta2: 0.999, epsilon: 1e-7, loss: "ce" }
+export const defaultStepOptions: StepGraphOptions = { variant: "stateful", beta1: 0.9, beta2: 0.999, epsilon: 1e-7, loss: "ce" }
 
 /** GraphDef producer version written (TF 2.9's; the ops used are all older). */
 const PRODUCER = 1087
