@@ -66,10 +66,8 @@ describe("pipeline cache (nx run pipelines:smoke)", () => {
     expect(executed()).toEqual(["smoke/report"])
     appendFileSync(join(ws.dir, "packages/expand/src/stages.ts"), "\n// touched by the cache test\n")
     runSmoke()
-    const ran = executed()
-    expect(ran).toContain("smoke/grow")
-    expect(ran).not.toContain("smoke/data")
-    expect(ran).not.toContain("smoke/small")
+    // the expand stage reruns; its artifacts come out byte-identical, so nothing downstream of it reruns
+    expect(executed()).toEqual(["smoke/grow"])
   })
 
   it("restores a deleted artifacts folder from the cache without executing anything", () => {

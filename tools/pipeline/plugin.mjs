@@ -5,7 +5,7 @@
  * Each stage instance becomes its own inferred project `<pipeline>--<instance>` (so one stage's hash never depends on
  * another's configuration) with a `run` target whose cache key is exactly: the instance's kind and resolved params
  * (in the command, as the params hash), the source of the stage's package and its workspace dependencies, the runner
- * (this folder), the native TensorFlow version, and the upstream artifacts. The `pipelines` project gets one target per
+ * (this folder), the native TensorFlow version, and the upstream artifacts (not their manifests). The `pipelines` project gets one target per
  * pipeline that runs the whole graph: `npx nx run pipelines:<name>`.
  */
 import { createHash } from "node:crypto"
@@ -90,7 +90,9 @@ const nodesForFile = async (workspaceRoot, file) => {
             { input: "production", projects: ["@growlab/pipeline"] },
             { runtime: "node tools/tf-version.mjs" },
             { env: "GROWLAB_ALLOW_JS_BACKEND" },
-            { dependentTasksOutputFiles: "**/*", transitive: false }
+            // upstream artifacts, except their manifest (its wall time differs run to run): an upstream rerun that
+            // writes byte-identical artifacts does not rerun this stage
+            { dependentTasksOutputFiles: "**/!(manifest.json)", transitive: false }
           ],
           outputs: [`{workspaceRoot}/${root}`],
           dependsOn: inst.upstream.length ? [{ target: "run", projects: inst.upstream.map((/** @type {string} */ id) => `${graph.pipeline}--${id}`) }] : []
