@@ -1,26 +1,16 @@
 /**
- * Function preservation, measured: run the source and the grown model on the same inputs and take the largest
- * absolute logit difference (never a signed sum, where errors cancel). Inputs are raw pixel values (0..255, as the
- * dataset artifacts store them; the specs begin with their own Rescaling).
+ * Function preservation for the expand stage: its probes (seeded uniform inputs, the first examples of a dataset) as
+ * flat arrays, measured with the shared rule of @growlab/train/Preservation. Inputs are raw pixel values (0..255, as
+ * the dataset artifacts store them; the specs begin with their own Rescaling).
  */
 import * as tf from "@tensorflow/tfjs"
 import * as Random from "@growlab/core/Random"
 import type { Dataset } from "@growlab/core/DatasetArtifact"
 import type { Model } from "@growlab/core/ModelArtifact"
-import * as Forward from "@growlab/train/Forward"
+import * as Shared from "@growlab/train/Preservation"
+import type { Comparison } from "@growlab/train/Preservation"
 
-/** fp32 bound for operators that preserve the function in exact arithmetic (on the relative difference). */
-export const TOLERANCE = 1e-5
-
-export interface Comparison {
-  readonly count: number
-  /** max |logits_grown − logits_source| over every example and class. */
-  readonly maxAbsDiff: number
-  /** max |logits_source|. */
-  readonly maxAbsLogits: number
-  /** maxAbsDiff / max(1, maxAbsLogits): absolute for small logits, relative where they exceed 1. */
-  readonly relativeDiff: number
-}
+export { TOLERANCE, type Comparison } from "@growlab/train/Preservation"
 
 /** `count` examples of `shape`, uniform in [low, high), from a seeded stream. */
 export const randomInputs = (shape: ReadonlyArray<number>, count: number, seed: number, low = 0, high = 255): Float32Array => {
@@ -42,18 +32,7 @@ export const datasetInputs = (d: Dataset, count: number): { readonly x: Float32A
 export const compare = (source: Model, grown: Model, x: Float32Array, count: number): Comparison => {
   const input = tf.tensor(x, [count, ...source.spec.inputShape], "float32")
   try {
-    const a = Forward.logits(source, input)
-    try {
-      const b = Forward.logits(grown, input)
-      try {
-        const [maxAbsDiff, maxAbsLogits] = tf.tidy(() => [tf.max(tf.abs(tf.sub(b, a))), tf.max(tf.abs(a))].map((t) => t.dataSync()[0]))
-        return { count, maxAbsDiff, maxAbsLogits, relativeDiff: maxAbsDiff / Math.max(1, maxAbsLogits) }
-      } finally {
-        b.dispose()
-      }
-    } finally {
-      a.dispose()
-    }
+    return Shared.compare(source, grown, input)
   } finally {
     input.dispose()
   }
