@@ -137,12 +137,13 @@ describe("stages", () => {
     }).pipe(Effect.provide(NodeContext.layer)))
 })
 
-describe("pipelines/exp5*.pipeline.json", () => {
+describe("pipelines/{study,exp5-quick}.pipeline.json", () => {
   /** `$ref` substitution and matrix variants as docs/pipelines.md defines them (variant params deep-merged into params). */
   const substitute = (v: unknown, defs: Record<string, unknown>): unknown => {
     if (Array.isArray(v)) return v.map((x) => substitute(x, defs))
     if (v && typeof v === "object") {
       const o = v as Record<string, unknown>
+      if (Object.keys(o).length === 1 && typeof o.$var === "string") return 1 // a matrix value (the seed) of the instance
       if (Object.keys(o).length === 1 && typeof o.$ref === "string") {
         assert.property(defs, o.$ref)
         return substitute(defs[o.$ref], defs)
@@ -158,7 +159,7 @@ describe("pipelines/exp5*.pipeline.json", () => {
     }
     return out
   }
-  type Entry = { kind: string; inputs?: Record<string, string>; params?: Record<string, unknown>; matrix?: Record<string, Array<unknown>> }
+  type Entry = { kind: string; inputs?: Record<string, string | Array<string>>; params?: Record<string, unknown>; matrix?: Record<string, Array<unknown>> }
   const instances = (entry: Entry): Array<Record<string, unknown>> => {
     let combos: Array<Record<string, unknown>> = [entry.params ?? {}]
     for (const [key, values] of Object.entries(entry.matrix ?? {})) {
@@ -169,13 +170,13 @@ describe("pipelines/exp5*.pipeline.json", () => {
     return combos
   }
 
-  for (const name of ["exp5", "exp5-quick"]) {
+  for (const name of ["study", "exp5-quick"]) {
     it(`${name}: every net2wider instance decodes and widens the small CNN, exactly preserving it`, () => {
       const file = path.resolve(here, `../../../pipelines/${name}.pipeline.json`)
       const pf = JSON.parse(readFileSync(file, "utf8")) as { definitions: Record<string, unknown>; stages: Record<string, Entry> }
       for (const [stage, entry] of Object.entries(pf.stages)) {
         assert.match(stage, /^[a-z][a-z0-9-]*$/)
-        for (const ref of Object.values(entry.inputs ?? {})) assert.property(pf.stages, ref.split(/[.[]/)[0], `${stage} input ${ref}`)
+        for (const ref of Object.values(entry.inputs ?? {}).flat()) assert.property(pf.stages, ref.split(/[.[]/)[0], `${stage} input ${ref}`)
       }
       const small = Schema.decodeUnknownSync(ModelSpec)(substitute(pf.definitions.cnnSmall, pf.definitions))
       assert.deepStrictEqual(small, cnnSmall)

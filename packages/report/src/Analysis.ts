@@ -124,13 +124,13 @@ export const performanceTable = (ms: ReadonlyArray<MethodStats>, level: number, 
 }
 
 /** Time per epoch (seconds): mean, variance, min and max over every epoch of every run, as the study tabulated. */
-export const timeTable = (ms: ReadonlyArray<MethodStats>): DataTable => {
+export const timeTable = (ms: ReadonlyArray<MethodStats>, referenceOf: (m: MethodStats) => MethodStats | undefined = () => ms.find((m) => m.isReference)): DataTable => {
   const ref = ms.find((m) => m.isReference)
   return {
     name: "time",
     title: "Time per epoch",
     caption: "Wall-clock seconds per training epoch over all epochs of all runs of each method" +
-      (ref ? `; ratio = mean / mean of ${ref.group.label}.` : "."),
+      (ref ? "; ratio = mean / mean of the method's reference." : "."),
     columns: [
       { key: "method", title: "Method", format: "text" },
       { key: "epochs", title: "Epochs measured", format: "int" },
@@ -142,7 +142,7 @@ export const timeTable = (ms: ReadonlyArray<MethodStats>): DataTable => {
     ],
     rows: ms.map((m) => ({
       method: label(m), epochs: m.time.n, mean: m.time.mean, variance: m.time.variance, min: m.time.min, max: m.time.max,
-      ratio: ref ? m.time.mean / ref.time.mean : null
+      ratio: ((r) => (r ? m.time.mean / r.time.mean : null))(referenceOf(m))
     }))
   }
 }
@@ -154,33 +154,44 @@ const METRICS: ReadonlyArray<{ readonly key: string; readonly title: string; rea
   { key: "val_loss", title: "val loss", pick: (s) => s.finalValLoss }
 ]
 
+/** A reference a method is compared with: a label and its runs. */
+export interface ReferenceRuns {
+  readonly label: string
+  readonly runs: ReadonlyArray<Runs.Run>
+}
+
 /**
- * Welch's t-test of each method against the reference runs, for final, best and first-epoch validation accuracy
- * and final validation loss. The reference is summarised over as many epochs as the method trained (epoch-matched),
+ * Welch's t-test of each method against its references, for final, best and first-epoch validation accuracy
+ * and final validation loss. A reference is summarised over as many epochs as the method trained (epoch-matched),
  * so a 50-epoch scratch reference is compared at epoch 10 with a 10-epoch grown model. Needs ≥ 2 runs on each side.
  */
-export const significanceTable = (ms: ReadonlyArray<MethodStats>, reference: ReadonlyArray<Runs.Run>, referenceLabel: string, alpha: number): DataTable => {
+export const significanceTable = (ms: ReadonlyArray<MethodStats>, referencesOf: (m: MethodStats) => ReadonlyArray<ReferenceRuns>, alpha: number): DataTable => {
   const rows: Array<Record<string, string | number | boolean | null>> = []
   for (const m of ms) {
-    if (m.isReference || m.group.runs.length < 2 || reference.length < 2) continue
-    const ref = reference.map((r) => Runs.summarize(r.metrics, m.epochs))
-    for (const metric of METRICS) {
-      const a = m.summaries.map(metric.pick)
-      const b = ref.map(metric.pick)
-      const w = Stats.welchTest(a, b)
-      rows.push({
-        method: m.group.label, metric: metric.title, mean: Stats.mean(a), reference: Stats.mean(b),
-        difference: w.difference, t: w.t, df: w.df, p: w.pValue, significant: Number.isNaN(w.pValue) ? null : w.pValue < alpha
-      })
+    if (m.isReference || m.group.runs.length < 2) continue
+    for (const reference of referencesOf(m)) {
+      if (reference.runs.length < 2) continue
+      const ref = reference.runs.map((r) => Runs.summarize(r.metrics, m.epochs))
+      for (const metric of METRICS) {
+        const a = m.summaries.map(metric.pick)
+        const b = ref.map(metric.pick)
+        const w = Stats.welchTest(a, b)
+        rows.push({
+          method: m.group.label, against: reference.label, metric: metric.title, mean: Stats.mean(a), reference: Stats.mean(b),
+          difference: w.difference, t: w.t, df: w.df, p: w.pValue, significant: Number.isNaN(w.pValue) ? null : w.pValue < alpha
+        })
+      }
     }
   }
   return {
     name: "significance",
     title: "Differences from the reference",
-    caption: `Welch's t-test (two-sided) of each method against ${referenceLabel}, epoch-matched; ` +
-      `significant means p < ${alpha}. Methods with fewer than two runs are not tested.`,
+    caption: `Welch's t-test (two-sided) of each method against its reference (the same configuration trained from scratch ` +
+      `when the report has one, else the separate reference), epoch-matched; significant means p < ${alpha}. ` +
+      "Methods with fewer than two runs are not tested.",
     columns: [
       { key: "method", title: "Method", format: "text" },
+      { key: "against", title: "Reference", format: "text" },
       { key: "metric", title: "Metric", format: "text" },
       { key: "mean", title: "Mean", format: "fixed4" },
       { key: "reference", title: "Reference mean", format: "fixed4" },
@@ -196,6 +207,7 @@ export const significanceTable = (ms: ReadonlyArray<MethodStats>, reference: Rea
 
 export interface Match {
   readonly method: string
+  readonly reference: string
   readonly epochs: number
   readonly best: number
   readonly bestEpoch: number
@@ -214,30 +226,30 @@ export const referenceCurve = (reference: ReadonlyArray<Runs.Run>): ReadonlyArra
   return acc.map((e) => ({ epoch: e.epoch, mean: Stats.mean(e.values), seconds: Stats.mean(secs.find((s) => s.epoch === e.epoch)?.values ?? []) }))
 }
 
-/** How many reference (scratch) epochs it takes to reach each method's best validation accuracy. */
-export const scratchMatch = (ms: ReadonlyArray<MethodStats>, reference: ReadonlyArray<Runs.Run>): ReadonlyArray<Match> => {
-  const curve = referenceCurve(reference)
-  const refBest = Math.max(...curve.map((c) => c.mean))
-  return ms.filter((m) => !m.isReference).map((m) => {
+/** How many epochs of each matched reference (scratch) it takes to reach each method's best validation accuracy. */
+export const scratchMatch = (ms: ReadonlyArray<MethodStats>, referencesOf: (m: MethodStats) => ReadonlyArray<ReferenceRuns>): ReadonlyArray<Match> =>
+  ms.filter((m) => !m.isReference).flatMap((m) => referencesOf(m).map((reference) => {
+    const curve = referenceCurve(reference.runs)
+    const refBest = Math.max(...curve.map((c) => c.mean))
     const best = m.bestValAccuracy.mean
     const at = curve.findIndex((c) => c.mean >= best)
     return {
-      method: m.group.label, epochs: m.epochs, best, bestEpoch: m.bestEpoch,
+      method: m.group.label, reference: reference.label, epochs: m.epochs, best, bestEpoch: m.bestEpoch,
       referenceEpochs: at < 0 ? null : curve[at].epoch,
       referenceBest: refBest, referenceTrained: curve.length,
       secondsToBest: Stats.mean(m.summaries.map((s) => s.secondsToBest)),
       referenceSeconds: at < 0 ? null : curve.slice(0, at + 1).reduce((n, c) => n + c.seconds, 0)
     }
-  })
-}
+  }))
 
-export const matchTable = (matches: ReadonlyArray<Match>, referenceLabel: string): DataTable => ({
+export const matchTable = (matches: ReadonlyArray<Match>): DataTable => ({
   name: "scratch_match",
   title: "Reference epochs to match",
-  caption: `How many epochs of ${referenceLabel} (mean curve over its runs) reach each method's best validation accuracy ` +
-    `(mean over runs); "–" means it never does within the epochs it trained.`,
+  caption: "How many epochs of each method's reference (mean curve over its runs) reach the method's best validation " +
+    "accuracy (mean over runs); \"–\" means it never does within the epochs it trained.",
   columns: [
     { key: "method", title: "Method", format: "text" },
+    { key: "reference", title: "Reference", format: "text" },
     { key: "epochs", title: "Epochs trained", format: "int" },
     { key: "best", title: "Best val acc", format: "percent" },
     { key: "best_epoch", title: "Reached at epoch", format: "fixed2" },
@@ -248,7 +260,7 @@ export const matchTable = (matches: ReadonlyArray<Match>, referenceLabel: string
     { key: "reference_seconds", title: "Reference seconds to match", format: "seconds" }
   ],
   rows: matches.map((m) => ({
-    method: m.method, epochs: m.epochs, best: m.best, best_epoch: m.bestEpoch, reference_epochs: m.referenceEpochs,
+    method: m.method, reference: m.reference, epochs: m.epochs, best: m.best, best_epoch: m.bestEpoch, reference_epochs: m.referenceEpochs,
     reference_best: m.referenceBest, reference_trained: m.referenceTrained, seconds_to_best: m.secondsToBest,
     reference_seconds: m.referenceSeconds
   }))

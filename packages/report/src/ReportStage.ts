@@ -15,7 +15,9 @@ import { StageFailure } from "@growlab/core/Errors"
 import * as Stage from "@growlab/core/Stage"
 import * as Stats from "@growlab/core/Stats"
 import * as GradcamArtifact from "@growlab/gradcam/GradcamArtifact"
+import * as Accounting from "./Accounting.js"
 import * as Analysis from "./Analysis.js"
+import * as Claims from "./Claims.js"
 import * as Charts from "./Charts.js"
 import * as DataTable from "./DataTable.js"
 import * as Expansions from "./Expansions.js"
@@ -28,6 +30,13 @@ export const Params = Schema.Struct({
   repeatVar: Schema.optionalWith(Schema.String, { default: () => "seed" }),
   /** Which runs are the reference (e.g. training from scratch): those whose `vars[var]` equals `value`. */
   reference: Schema.optional(Schema.Struct({ var: Schema.String, value: Schema.Union(Schema.String, Schema.Number, Schema.Boolean) })),
+  /**
+   * Vars a method and a separate reference (and a target of the time-to-target table) must agree on, e.g. ["target"]
+   * to compare each grown model with the same architecture trained from scratch. Empty: every reference applies.
+   */
+  matchOn: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] }),
+  /** Statements of a published study to check against these runs (see Claims.ts). */
+  claims: Schema.optionalWith(Schema.Array(Claims.Claim), { default: () => [] }),
   /** Confidence level of the intervals. */
   level: Schema.optionalWith(Schema.Number.pipe(Schema.greaterThan(0.5), Schema.lessThan(1)), { default: () => 0.95 }),
   /** Significance level of the Welch tests. */
@@ -63,7 +72,8 @@ export const reportStage = Stage.make<Params>({
   params: Params,
   inputs: {
     runs: { description: "metrics of the runs to compare", kind: "metrics", many: true },
-    reference: { description: "a separate reference (e.g. scratch trained longer) for the epochs-to-match comparison", kind: "metrics", many: true, optional: true },
+    reference: { description: "separate references (e.g. scratch for 10 and for 50 epochs): epochs to match, targets of the time-to-target table", kind: "metrics", many: true, optional: true },
+    sources: { description: "the small models the grown runs were grown from (matched by vars, e.g. the seed): their training is counted in the compute accounting", kind: "metrics", many: true, optional: true },
     expansions: { description: "expansion artifacts (SNR, max |Δlogits|, weight heatmaps)", kind: "expansion", many: true, optional: true },
     gradcam: { description: "Grad-CAM artifacts", kind: "gradcam", many: true, optional: true }
   },
@@ -90,27 +100,78 @@ export const reportStage = Stage.make<Params>({
         return yield* fail(ctx.stage, "no run matches the reference", { field: `params.reference (vars.${ref.var})`, expected: seen.join(" | ") || `runs with a '${ref.var}' var`, actual: String(ref.value) })
       }
       const referenceInput = yield* Runs.load(ctx.inputs("reference"))
-      const referenceGroup = groups.find(isReference)
-      const referenceRuns = referenceInput.length > 0 ? referenceInput : referenceGroup?.runs ?? []
-      const referenceLabel = referenceInput.length > 0
-        ? `${labelOfVars(Object.fromEntries(Object.entries(referenceInput[0].vars).filter(([k]) => k !== params.repeatVar)), Runs.baseStage(referenceInput[0].stage))} ` +
-          `(${Math.max(...referenceInput.map((r) => r.metrics.epochs.length))} epochs, ${referenceInput.length} run${referenceInput.length === 1 ? "" : "s"})`
-        : referenceGroup ? referenceGroup.label : ""
-
+      const referenceGroups = Runs.group(referenceInput, params.repeatVar)
+      const epochsOf = (g: Runs.Group) => Math.max(...g.runs.map((r) => r.metrics.epochs.length))
+      const referenceRunsOf = (g: Runs.Group): Analysis.ReferenceRuns => ({
+        label: `${g.label} (${epochsOf(g)} epochs)`, runs: g.runs
+      })
+      /** The separate references of a method: those agreeing with it on `matchOn`. */
+      const separateFor = (vars: Runs.Vars) => referenceGroups.filter((g) => Accounting.agreeOn(g.vars, vars, params.matchOn))
+      const referenceLabel = referenceGroups.map((g) => referenceRunsOf(g).label).join("; ")
       const expansions = yield* Effect.forEach(ctx.inputs("expansions"), Expansions.read)
       const stats = Analysis.sortMethods(Analysis.analyze(groups, { level: params.level, isReference, expansions }), params.sortBy)
       const methods = [...groups.map((g) => g.label)].sort()
 
+      // each method's reference trained alongside: the reference group of the same configuration (every shared var but
+      // the reference var agrees), else one agreeing on `matchOn`
+      const referenceStats = stats.filter((m) => m.isReference)
+      const inRunReferenceOf = (m: Analysis.MethodStats): Analysis.MethodStats | undefined => {
+        if (m.isReference) return m
+        const others = (r: Analysis.MethodStats) => Object.keys(r.group.vars).filter((k) => k !== ref?.var && k in m.group.vars)
+        return referenceStats.find((r) => others(r).every((k) => String(r.group.vars[k]) === String(m.group.vars[k]))) ??
+          referenceStats.find((r) => Accounting.agreeOn(r.group.vars, m.group.vars, params.matchOn))
+      }
+
       // tables
       const performance = Analysis.performanceTable(stats, params.level, params.sortBy)
-      const time = Analysis.timeTable(stats)
-      // significance: against the reference group trained alongside (same epochs) when there is one, else the
-      // separate reference, epoch-matched
-      const testRuns = referenceGroup?.runs ?? referenceInput
-      const testLabel = referenceGroup ? referenceGroup.label : referenceLabel
-      const significance = testRuns.length >= 2 ? Analysis.significanceTable(stats, testRuns, testLabel, params.alpha) : undefined
-      const matches = referenceRuns.length > 0 ? Analysis.scratchMatch(stats, referenceRuns) : []
-      const match = referenceRuns.length > 0 ? Analysis.matchTable(matches, referenceLabel) : undefined
+      const time = Analysis.timeTable(stats, inRunReferenceOf)
+      // significance: against the reference trained alongside when there is one, else the separate references, epoch-matched
+      const testReferencesOf = (m: Analysis.MethodStats): ReadonlyArray<Analysis.ReferenceRuns> => {
+        const inRun = inRunReferenceOf(m)
+        return inRun ? [{ label: inRun.group.label, runs: inRun.group.runs }] : separateFor(m.group.vars).map(referenceRunsOf)
+      }
+      const significance = Analysis.significanceTable(stats, testReferencesOf, params.alpha)
+      const matches = Analysis.scratchMatch(stats, (m) => separateFor(m.group.vars).map(referenceRunsOf))
+      const match = matches.length > 0 ? Analysis.matchTable(matches) : undefined
+
+      // compute accounting: every method, the separate references and the source (small) models
+      const sourceRuns = yield* Runs.load(ctx.inputs("sources"))
+      const costs = new Map<Runs.Run, Accounting.RunCost>()
+      for (const r of [...runs, ...referenceInput, ...sourceRuns]) {
+        const source = Accounting.sourceOf(r, sourceRuns)
+        if (source && "error" in source) {
+          return yield* fail(ctx.stage, "a grown run has no single source run", { field: "inputs.sources", expected: `one source run whose vars agree with ${r.stage}`, actual: source.error })
+        }
+        costs.set(r, Accounting.costOf(r, source))
+      }
+      const inRuns = new Set(runs.map((r) => r.path))
+      const accountedGroups = [
+        ...groups,
+        ...referenceGroups.filter((g) => !g.runs.every((r) => inRuns.has(r.path))),
+        ...Runs.group(sourceRuns.filter((r) => !inRuns.has(r.path)), params.repeatVar)
+      ]
+      const compute = Accounting.computeTable(accountedGroups, costs)
+      const sourcePaths = new Set(sourceRuns.map((r) => r.path))
+      const targetsFor = (g: Runs.Group) => separateFor(g.vars).map(Accounting.targetOf)
+      const timeToTarget = referenceGroups.length > 0
+        ? Accounting.timeToTargetTable(accountedGroups.filter((g) => !g.runs.every((r) => sourcePaths.has(r.path))), costs, targetsFor)
+        : undefined
+
+      // claims of a published study
+      const pool = [...runs, ...referenceInput.filter((r) => !inRuns.has(r.path)), ...sourceRuns.filter((r) => !inRuns.has(r.path))]
+      const checked: Array<Claims.Checked> = []
+      for (const [i, claim] of params.claims.entries()) {
+        const a = Claims.select(pool, claim.select, params.repeatVar, claim.stage)
+        if ("error" in a) return yield* fail(ctx.stage, `claim ${i + 1} selects no single method`, { field: `params.claims.${i}.select`, expected: `the runs of one method with ${JSON.stringify(claim.select)}`, actual: a.error })
+        let versusRuns: ReadonlyArray<Runs.Run> | undefined
+        if (claim.versus) {
+          const b = Claims.select(pool, claim.versus.select, params.repeatVar, claim.versus.stage)
+          if ("error" in b) return yield* fail(ctx.stage, `claim ${i + 1} compares with no single method`, { field: `params.claims.${i}.versus.select`, expected: `the runs of one method with ${JSON.stringify(claim.versus.select)}`, actual: b.error })
+          versusRuns = b.runs
+        }
+        checked.push(Claims.check(claim, a.runs, versusRuns, params.level, params.alpha))
+      }
+      const claims = checked.length > 0 ? Claims.claimsTable(checked, params.level) : undefined
       const expansion = expansions.length > 0 ? Analysis.expansionTable(expansions) : undefined
       const curves = Analysis.curvesTable(stats)
 
@@ -140,25 +201,36 @@ export const reportStage = Stage.make<Params>({
         Charts.bars("Time per epoch", "Seconds per epoch", stats.map((m) => ({ method: m.group.label, value: m.time.mean, lo: m.time.min, hi: m.time.max })), methods, { descending: false }))
 
       const sections: Array<Html.Section> = []
+      if (claims) sections.push({ id: "claims", title: "The study's claims", blocks: [{ _tag: "table", table: claims }] })
       sections.push({
         id: "performance",
         title: "Performance",
         blocks: [
           { _tag: "table", table: performance },
-          ...(significance && significance.rows.length > 0 ? [{ _tag: "table", table: significance } as Html.Block] : [])
+          ...(significance.rows.length > 0 ? [{ _tag: "table", table: significance } as Html.Block] : [])
         ]
       })
       sections.push({ id: "curves", title: "Learning curves", blocks: curveBlocks })
       sections.push({ id: "first-epoch", title: "First epoch", blocks: [firstEpoch] })
       sections.push({ id: "time", title: "Time per epoch", blocks: [{ _tag: "table", table: time }, timeBars] })
-      if (match && matches.length > 0) {
-        const chart = yield* figure("scratch-match",
-          `Mean validation accuracy of ${referenceLabel} per epoch (line); dashed: each method's best validation accuracy; ` +
-          `dots: the reference epoch that first reaches it.`,
-          Charts.scratchMatch("Reference epochs to match a grown model", referenceLabel, Analysis.referenceCurve(referenceRuns),
-            matches.map((m) => ({ method: m.method, best: m.best, epochs: m.epochs, referenceEpochs: m.referenceEpochs })), methods))
-        sections.push({ id: "scratch-match", title: "Reference epochs to match", blocks: [{ _tag: "table", table: match }, chart] })
+      if (match) {
+        const charts: Array<Html.Block> = []
+        for (const [i, g] of referenceGroups.entries()) {
+          const label = referenceRunsOf(g).label
+          const mine = matches.filter((m) => m.reference === label)
+          if (mine.length === 0) continue
+          charts.push(yield* figure(`scratch-match${i === 0 ? "" : `-${i + 1}`}`,
+            `Mean validation accuracy of ${label} per epoch (line); dashed: the best validation accuracy of each method it is the reference of; ` +
+            `dots: the reference epoch that first reaches it.`,
+            Charts.scratchMatch(`Epochs of ${label} to match a grown model`, label, Analysis.referenceCurve(g.runs),
+              mine.map((m) => ({ method: m.method, best: m.best, epochs: m.epochs, referenceEpochs: m.referenceEpochs })), methods)))
+        }
+        sections.push({ id: "scratch-match", title: "Reference epochs to match", blocks: [{ _tag: "table", table: match }, ...charts] })
       }
+      sections.push({
+        id: "compute", title: "Compute",
+        blocks: [{ _tag: "table", table: compute }, ...(timeToTarget ? [{ _tag: "table", table: timeToTarget } as Html.Block] : [])]
+      })
 
       // expansions: table and weight heatmaps
       if (expansion) {
@@ -231,12 +303,13 @@ export const reportStage = Stage.make<Params>({
         (Math.max(...seeds) > 1
           ? ` (${Math.min(...seeds) === Math.max(...seeds) ? Math.max(...seeds) : `${Math.min(...seeds)}–${Math.max(...seeds)}`} runs each, repeats differ in '${params.repeatVar}')`
           : "") +
-        (referenceGroup ? `; reference: ${referenceGroup.label}` : "") +
-        (referenceInput.length > 0 ? `; ${referenceGroup ? "long-run reference" : "reference"}: ${referenceLabel}` : "") + "."
+        (ref ? `; reference: ${groups.filter(isReference).map((g) => g.label).join(", ")}` : "") +
+        (referenceInput.length > 0 ? `; ${ref ? "separate references" : "references"}: ${referenceLabel}` : "") +
+        (sourceRuns.length > 0 ? `; grown from ${sourceRuns.length} source run${sourceRuns.length === 1 ? "" : "s"}` : "") + "."
       const html = Html.render(title, meta, sections)
       yield* writeTextAtomic(ctx.output("report"), html)
 
-      const tables = [performance, time, significance?.rows.length ? significance : undefined, match, expansion, curves, gradcamTable]
+      const tables = [claims, performance, time, significance.rows.length ? significance : undefined, match, compute, timeToTarget, expansion, curves, gradcamTable]
         .filter((t): t is DataTable.DataTable => t !== undefined)
       const dir = ctx.output("tables")
       yield* fs.makeDirectory(dir, { recursive: true })

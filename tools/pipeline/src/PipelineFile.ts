@@ -7,10 +7,14 @@ import * as ParseResult from "effect/ParseResult"
 import { PipelineError } from "./PipelineError.js"
 
 export const NAME = /^[a-z][a-z0-9-]*$/
-export const INPUT_REF = /^([a-z][a-z0-9-]*)(\[\*\])?\.([A-Za-z][A-Za-z0-9_-]*)$/
+/**
+ * `<stage>.<output>` binds one instance; `<stage>[*].<output>` gathers every instance; `<stage>[k=v,k=v].<output>`
+ * gathers the instances whose matrix values match (e.g. `large[target=large2,learningRate=0.001].metrics`).
+ */
+export const INPUT_REF = /^([a-z][a-z0-9-]*)(\[(?:\*|[A-Za-z][A-Za-z0-9_]*=[A-Za-z0-9._-]+(?:,[A-Za-z][A-Za-z0-9_]*=[A-Za-z0-9._-]+)*)\])?\.([A-Za-z][A-Za-z0-9_-]*)$/
 
 const StageName = Schema.String.pipe(Schema.pattern(NAME, { message: () => "a stage name matching ^[a-z][a-z0-9-]*$" }))
-const InputRef = Schema.String.pipe(Schema.pattern(INPUT_REF, { message: () => "an input reference '<stage>.<output>' or '<stage>[*].<output>'" }))
+const InputRef = Schema.String.pipe(Schema.pattern(INPUT_REF, { message: () => "an input reference '<stage>.<output>', '<stage>[*].<output>' or '<stage>[var=value,...].<output>'" }))
 
 export const MatrixVariant = Schema.Struct({
   id: Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, { message: () => "a variant id of letters, digits, '.', '_' or '-'" })),

@@ -78,6 +78,30 @@ const substitute = (file: string, field: string, value: unknown, defs: Readonly<
   return value
 }
 
+/** Replaces every `{ "$var": name }` with the instance's matrix value `name` (its own or inherited). */
+const substituteVars = (file: string, field: string, value: unknown, vars: Vars): unknown => {
+  if (Array.isArray(value)) return value.map((v, i) => substituteVars(file, `${field}.${i}`, v, vars))
+  if (plain(value)) {
+    const keys = Object.keys(value)
+    if (keys.length === 1 && keys[0] === "$var") {
+      const name = value.$var
+      if (typeof name !== "string" || !(name in vars)) {
+        throw err(file, `${field}.$var`, `a matrix value of this instance (${Object.keys(vars).join(", ") || "none"})`, JSON.stringify(name))
+      }
+      return vars[name]
+    }
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, substituteVars(file, `${field}.${k}`, v, vars)]))
+  }
+  return value
+}
+
+/** `k=v,k=v` of a filtered gather. */
+const parseFilter = (text: string): ReadonlyArray<readonly [string, string]> =>
+  text === "*" ? [] : text.split(",").map((kv) => { const [k, v] = kv.split("="); return [k, v] as const })
+
+const matchesFilter = (vars: Vars, filter: ReadonlyArray<readonly [string, string]>): boolean =>
+  filter.every(([k, v]) => k in vars && (String(vars[k]) === v || varText(vars[k]) === v))
+
 const deepMerge = (base: Record<string, unknown>, patch: Record<string, unknown>): Record<string, unknown> => {
   const out: Record<string, unknown> = { ...base }
   for (const [k, v] of Object.entries(patch)) out[k] = plain(v) && plain(out[k]) ? deepMerge(out[k] as Record<string, unknown>, v) : v
@@ -127,7 +151,13 @@ const build = (file: string, pf: PipelineFile): Graph => {
   const entries = Object.entries(pf.stages)
   if (entries.length === 0) throw err(file, "stages", "at least one stage", "none")
   // kinds and input references
-  interface Ref { readonly ref: string; readonly stage: string; readonly gather: boolean; readonly output: string }
+  interface Ref {
+    readonly ref: string
+    readonly stage: string
+    readonly gather: boolean
+    readonly output: string
+    readonly filter: ReadonlyArray<readonly [string, string]>
+  }
   const refs = new Map<string, Array<{ name: string; gather: boolean; refs: Array<Ref> }>>()
   for (const [name, s] of entries) {
     const entry = registry[s.kind]
@@ -138,7 +168,7 @@ const build = (file: string, pf: PipelineFile): Graph => {
       const parsed: Array<Ref> = []
       for (const [i, ref] of (many ? value : [value]).entries()) {
         const field = `stages.${name}.inputs.${input}${many ? `.${i}` : ""}`
-        const [, up, star, output] = INPUT_REF.exec(ref)!
+        const [, up, bracket, output] = INPUT_REF.exec(ref)!
         const upEntry = pf.stages[up]
         if (!upEntry) throw err(file, field, `an upstream stage (${Object.keys(pf.stages).join(", ")})`, JSON.stringify(up))
         if (up === name) throw err(file, field, "another stage", "the stage itself")
@@ -146,7 +176,8 @@ const build = (file: string, pf: PipelineFile): Graph => {
         if (!upOutputs.includes(output)) {
           throw err(file, field, `an output of ${up} (kind ${upEntry.kind}: ${upOutputs.join(", ")})`, JSON.stringify(output))
         }
-        parsed.push({ ref, stage: up, gather: many || star !== undefined, output })
+        const filter = bracket === undefined ? [] : parseFilter(bracket.slice(1, -1))
+        parsed.push({ ref, stage: up, gather: many || bracket !== undefined, output, filter })
       }
       list.push({ name: input, gather: many || parsed[0].gather, refs: parsed })
     }
@@ -194,10 +225,17 @@ const build = (file: string, pf: PipelineFile): Graph => {
         }
         const vars: Record<string, Var> = { ...inh.vars, ...c.vars }
         const id = [name, ...Object.entries(vars).map(([k, v]) => `${k}=${varText(v)}`)].join("--")
-        const resolved = substitute(file, `stages.${name}.params`, c.apply(s.params), pf.definitions) as Record<string, unknown>
+        const resolved = substituteVars(file, `stages.${name}.params`,
+          substitute(file, `stages.${name}.params`, c.apply(s.params), pf.definitions), vars) as Record<string, unknown>
         const inputs: Array<BoundInput> = stageRefs.map((r) => {
-          const sources = r.refs.flatMap((x) =>
-            (instancesOf.get(x.stage) ?? []).filter((u) => consistent(u.vars, vars)).map((u) => ({ stage: x.stage, output: x.output, instance: u.id })))
+          const sources = r.refs.flatMap((x) => {
+            const matching = (instancesOf.get(x.stage) ?? []).filter((u) => consistent(u.vars, vars) && matchesFilter(u.vars, x.filter))
+            if (x.filter.length > 0 && matching.length === 0) {
+              const seen = [...new Set((instancesOf.get(x.stage) ?? []).flatMap((u) => Object.entries(u.vars).map(([k, v]) => `${k}=${varText(v)}`)))]
+              throw err(file, `stages.${name}.inputs.${r.name}`, `instances of ${x.stage} matching ${x.ref} (its matrix values: ${seen.join(", ") || "none"})`, "none")
+            }
+            return matching.map((u) => ({ stage: x.stage, output: x.output, instance: u.id }))
+          })
           if (!r.gather && sources.length !== 1) {
             throw err(file, `stages.${name}.inputs.${r.name}`, `one instance of ${r.refs[0].stage} for ${id}`, `${sources.length}`)
           }

@@ -107,3 +107,47 @@ describe("pipeline graph", () => {
       assert.strictEqual(bad10.field, "stages.small.matrix")
     }))
 })
+
+describe("filtered gathers and $var", () => {
+  const seeded = {
+    stages: {
+      data: { kind: "dataset", params: { dataset: "cifar10" } },
+      small: { kind: "train", inputs: { train: "data.train" }, params: { seed: { $var: "seed" } }, matrix: { seed: [1, 2] } },
+      grow: { kind: "expand", inputs: { model: "small.model" }, params: { seed: { $var: "seed" } }, matrix: { target: ["a", "b"] } },
+      large: {
+        kind: "train", inputs: { init: "grow.model", train: "data.train" }, params: { seed: { $var: "seed" }, note: [{ $var: "target" }] },
+        matrix: { learningRate: [0.001, 0.0001] }
+      },
+      report: { kind: "report", inputs: { runs: ["large[target=b,learningRate=0.0001].metrics", "small[seed=2].metrics"] } }
+    }
+  }
+
+  it.effect("a $var takes the instance's own or inherited matrix value", () =>
+    Effect.gen(function*() {
+      const g = yield* resolve(file, text(seeded))
+      assert.deepStrictEqual(g.byId.get("small--seed=2")!.params, { seed: 2 })
+      assert.deepStrictEqual(g.byId.get("grow--seed=2--target=a")!.params, { seed: 2, target: "a" })
+      assert.deepStrictEqual(g.byId.get("large--seed=1--target=b--learningRate=0.001")!.params, { seed: 1, note: ["b"], learningRate: 0.001 })
+      assert.notStrictEqual(g.byId.get("small--seed=1")!.paramsHash, g.byId.get("small--seed=2")!.paramsHash)
+    }))
+
+  it.effect("[var=value,...] gathers only the matching instances", () =>
+    Effect.gen(function*() {
+      const g = yield* resolve(file, text(seeded))
+      const input = g.byId.get("report")!.inputs[0]
+      assert.isTrue(input.gather)
+      assert.deepStrictEqual(input.instances, ["large--seed=1--target=b--learningRate=0.0001", "large--seed=2--target=b--learningRate=0.0001", "small--seed=2"])
+    }))
+
+  it.effect("a filter that matches nothing and an unknown $var name their field", () =>
+    Effect.gen(function*() {
+      const none = yield* Effect.flip(resolve(file, text({ ...seeded, stages: { ...seeded.stages, report: { kind: "report", inputs: { runs: "large[target=c].metrics" } } } })))
+      assert.strictEqual(none.field, "stages.report.inputs.runs")
+      assert.include(none.expected, "target=a")
+      assert.strictEqual(none.actual, "none")
+      const badVar = yield* Effect.flip(resolve(file, text({ stages: { data: { kind: "dataset", params: { seed: { $var: "seed" } } } } })))
+      assert.strictEqual(badVar.field, "stages.data.params.seed.$var")
+      const badRef = yield* Effect.flip(resolve(file, text({ stages: { data: { kind: "dataset" }, r: { kind: "report", inputs: { runs: "data[seed].train" } } } })))
+      assert.strictEqual(badRef.field, "stages.r.inputs.runs")
+    }))
+})

@@ -1,0 +1,154 @@
+import { describe, it, assert } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as FileSystem from "@effect/platform/FileSystem"
+import { NodeContext } from "@effect/platform-node"
+import { readFileSync } from "node:fs"
+import { tableFromIPC } from "apache-arrow"
+import type * as MetricsArtifact from "@growlab/core/MetricsArtifact"
+import { runStage } from "@growlab/core/StageContext"
+import { reportStage } from "../src/ReportStage.js"
+import { writeRun } from "./support/fixtures.js"
+
+const tempDir = Effect.flatMap(FileSystem.FileSystem, (fs) => fs.makeTempDirectoryScoped({ prefix: "growlab-accounting-" }))
+
+/** A report table from its Arrow file (labels hold commas), values as text ("" for missing) like a CSV reader. */
+const csv = (file: string): Array<Record<string, string>> =>
+  tableFromIPC(readFileSync(file.replace(/\.csv$/, ".arrow"))).toArray().map((row) =>
+    Object.fromEntries(Object.entries(row.toJSON() as Record<string, unknown>).map(([k, v]) => [k, v === null || (typeof v === "number" && Number.isNaN(v)) ? "" : String(v)])))
+
+/** A run with given validation accuracies per epoch, seconds per epoch and the compute facts the train stage records. */
+const curve = (vals: ReadonlyArray<number>, seconds: number, info: Record<string, unknown>): MetricsArtifact.Metrics => ({
+  epochs: vals.map((v, i) => ({ epoch: i + 1, trainLoss: 1 - v, trainAccuracy: v, valLoss: 1 - v, valAccuracy: v, seconds, learningRate: 0.001 })),
+  info
+})
+const small = { flopsPerExample: 10, trainExamples: 100, paramCount: 7 }
+const large = { flopsPerExample: 30, trainExamples: 100, paramCount: 20 }
+const grown = { ...large, init: "artifact" }
+
+/**
+ * Two architectures (a, b) × two LRs from scratch, a 6-epoch scratch reference per architecture, two seeds, and a
+ * method grown from the small model of its seed.
+ */
+const writeStudy = (dir: string) =>
+  Effect.gen(function*() {
+    const runs = []
+    const reference = []
+    const sources = []
+    for (const seed of [1, 2]) {
+      const d = seed === 1 ? 0 : 0.02
+      sources.push(yield* writeRun(dir, `small--seed=${seed}`, { seed }, curve([0.3, 0.4 + d], 5, small)))
+      for (const target of ["a", "b"]) {
+        for (const lr of [0.001, 0.0001]) {
+          const base = target === "a" ? 0.5 : 0.6
+          runs.push(yield* writeRun(dir, `scratch--${target}--${lr}--${seed}`, { method: "scratch", target, lr, seed },
+            curve([base - 0.2, base - 0.1 + d, base + d], 10, large)))
+        }
+        reference.push(yield* writeRun(dir, `long--${target}--${seed}`, { method: "long", target, seed },
+          curve([0.3, 0.4, 0.5, 0.6, 0.7, 0.8 + d], 10, large)))
+      }
+      runs.push(yield* writeRun(dir, `grown--b--${seed}`, { method: "grown", target: "b", lr: 0.0001, seed },
+        curve([0.55 + d, 0.62 + d, 0.75 + d], 8, grown)))
+    }
+    return { runs, reference, sources }
+  })
+
+describe("references matched by vars, compute accounting and claims", () => {
+  it.scoped("compares each method with its own configuration from scratch and the references of its target", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const inputs = yield* writeStudy(dir)
+      yield* runStage(reportStage, { reference: { var: "method", value: "scratch" }, matchOn: ["target"] }, { outDir: `${dir}/out`, inputs, log: () => {} })
+      const sig = csv(`${dir}/out/tables/significance.csv`).filter((r) => r.method.includes("grown"))
+      assert.deepStrictEqual([...new Set(sig.map((r) => r.against))], ["lr=0.0001, method=scratch, target=b"], "same target and LR")
+      const match = csv(`${dir}/out/tables/scratch_match.csv`).filter((r) => r.method.includes("grown"))
+      assert.deepStrictEqual(match.map((r) => r.reference), ["b (6 epochs)"], "only the reference of its target")
+      // best of grown = mean(0.75, 0.77) = 0.76 → the long-b curve (mean 0.3 … 0.81) reaches it at epoch 6
+      assert.strictEqual(Number(match[0].reference_epochs), 6)
+      // without matchOn every reference applies
+      yield* runStage(reportStage, { reference: { var: "method", value: "scratch" } }, { outDir: `${dir}/out2`, inputs, log: () => {} })
+      assert.strictEqual(csv(`${dir}/out2/tables/scratch_match.csv`).filter((r) => r.method.includes("grown")).length, 2)
+    }).pipe(Effect.provide(NodeContext.layer)))
+
+  it.scoped("counts the small model's training in a grown model's FLOPs, seconds and time to target", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const inputs = yield* writeStudy(dir)
+      yield* runStage(reportStage, { reference: { var: "method", value: "scratch" }, matchOn: ["target"] }, { outDir: `${dir}/out`, inputs, log: () => {} })
+      const compute = csv(`${dir}/out/tables/compute.csv`)
+      const g = compute.find((r) => r.method.includes("grown"))!
+      assert.strictEqual(Number(g.params), 20)
+      assert.strictEqual(Number(g.train_flops), 30 * 100 * 3)
+      assert.strictEqual(Number(g.reused_flops), 10 * 100 * 2)
+      assert.strictEqual(Number(g.total_flops), 9000 + 2000)
+      assert.strictEqual(Number(g.train_seconds), 24)
+      assert.strictEqual(Number(g.reused_seconds), 10)
+      assert.strictEqual(Number(g.total_seconds), 34)
+      const s = compute.find((r) => r.method === "lr=0.001, method=scratch, target=a")!
+      assert.strictEqual(Number(s.reused_flops), 0, "scratch reuses nothing")
+      assert.ok(compute.some((r) => r.method === "b" && Number(r.epochs) === 6), "the separate reference is accounted")
+      assert.ok(compute.some((r) => Number(r.params) === 7), "the small models are accounted")
+
+      const ttt = csv(`${dir}/out/tables/time_to_target.csv`)
+      const row = ttt.find((r) => r.method.includes("grown"))!
+      // target: the long-b runs' mean best = (0.8 + 0.82) / 2 = 0.81; grown runs peak at 0.75 and 0.77: never reached
+      assert.strictEqual(row.reached, "0/2")
+      assert.strictEqual(row.epochs, "")
+      // the scratch-b runs at LR 1e-3 (best 0.6 and 0.62) against the same target: not reached either; the long
+      // reference itself reaches its own mean best only in the seed-2 run (0.82 ≥ 0.81) at epoch 6
+      const long = ttt.find((r) => r.method === "b")!
+      assert.strictEqual(long.reached, "1/2")
+      assert.strictEqual(Number(long.epochs), 6)
+      assert.strictEqual(Number(long.seconds), 60)
+      assert.strictEqual(Number(long.flops), 6 * 3000)
+    }).pipe(Effect.provide(NodeContext.layer)))
+
+  it.scoped("reaching a target counts epochs, seconds and FLOPs from the start of the small model", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const inputs = yield* writeStudy(dir)
+      // a 3-epoch reference whose best (0.6 / 0.62) the grown runs reach at epoch 2 (0.62 / 0.64)
+      const reference = inputs.runs.filter((r) => r.stage.startsWith("scratch--b--0.001"))
+      yield* runStage(reportStage, { matchOn: ["target"] }, { outDir: `${dir}/out`, inputs: { ...inputs, reference }, log: () => {} })
+      const row = csv(`${dir}/out/tables/time_to_target.csv`).find((r) => r.method.includes("grown"))!
+      assert.strictEqual(row.reached, "2/2")
+      assert.strictEqual(Number(row.epochs), 2)
+      assert.strictEqual(Number(row.seconds), 10 + 2 * 8)
+      assert.strictEqual(Number(row.flops), 2000 + 2 * 3000)
+    }).pipe(Effect.provide(NodeContext.layer)))
+
+  it.scoped("checks published figures and comparisons, and names a claim that selects nothing", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const inputs = yield* writeStudy(dir)
+      const claims = [
+        { claim: "grown first epoch", metric: "first_val_accuracy", select: { method: "grown" }, published: 0.56 },
+        { claim: "grown first epoch vs a lower study figure", metric: "first_val_accuracy", select: { method: "grown" }, published: 0.4 },
+        { claim: "grown beats scratch b at 1e-4", metric: "val_accuracy", select: { method: "grown" }, versus: { select: { method: "scratch", target: "b", lr: 0.0001 } } },
+        { claim: "scratch a beats grown", metric: "val_accuracy", select: { method: "scratch", target: "a", lr: 0.001 }, versus: { select: { method: "grown" } } },
+        { claim: "small model", metric: "val_accuracy", select: { seed: 1 }, published: 0.4 }
+      ]
+      const bad = yield* runStage(reportStage, { claims: [{ claim: "x", metric: "val_accuracy", select: { method: "scratch" } }] }, { outDir: `${dir}/bad`, inputs, log: () => {} }).pipe(Effect.flip)
+      assert.strictEqual((bad as { field?: string }).field, "params.claims.0.select")
+      assert.include((bad as { actual?: string }).actual ?? "", "methods")
+      const none = yield* runStage(reportStage, { claims: [{ claim: "x", metric: "val_accuracy", select: { method: "nope" } }] }, { outDir: `${dir}/none`, inputs, log: () => {} }).pipe(Effect.flip)
+      assert.strictEqual((none as { actual?: string }).actual, "none")
+
+      yield* runStage(reportStage, { claims: claims.slice(0, 4) }, { outDir: `${dir}/out`, inputs: { ...inputs, sources: [] }, log: () => {} })
+      const rows = csv(`${dir}/out/tables/claims.csv`)
+      assert.strictEqual(rows[0].verdict, "published figure inside our interval")
+      assert.strictEqual(rows[1].verdict, "ours higher than published")
+      assert.match(rows[2].verdict, /^holds \(p = /)
+      assert.match(rows[3].verdict, /^reversed \(p = /)
+      assert.strictEqual(Number(rows[0].ours_mean), 0.56)
+      // the source runs have no var but the seed: `stage` selects them
+      const e = yield* runStage(reportStage, { claims: claims.slice(4) }, { outDir: `${dir}/out3`, inputs, log: () => {} }).pipe(Effect.flip)
+      assert.include((e as { actual?: string }).actual ?? "", "methods", "seed=1 selects several methods")
+      yield* runStage(reportStage, { claims: [{ claim: "small model", metric: "val_accuracy", select: {}, stage: "small", published: 0.4 }] }, { outDir: `${dir}/out4`, inputs, log: () => {} })
+      const smallRow = csv(`${dir}/out4/tables/claims.csv`)[0]
+      assert.closeTo(Number(smallRow.ours_mean), 0.41, 1e-12)
+      assert.strictEqual(smallRow.verdict, "published figure inside our interval")
+      const html = readFileSync(`${dir}/out/report.html`, "utf8")
+      assert.include(html, "The study's claims")
+      assert.include(html, "grown beats scratch b at 1e-4")
+    }).pipe(Effect.provide(NodeContext.layer)))
+})
