@@ -1,9 +1,11 @@
 /**
- * Every experiment's quick variant runs end to end through Nx on real data subsets (CIFAR-10, Fashion-MNIST) and
- * ends in a report that covers each of its runs.
+ * The CI-sized study (pipelines/study-quick.pipeline.json, derived from the full study by scripts/derive-quick.mjs)
+ * runs end to end through Nx on real data subsets (CIFAR-10, Fashion-MNIST): every experiment's report, the headline
+ * and the combined report cover each of their runs, account for compute and check the study's claims. Then the
+ * per-experiment targets (`pipelines:exp4-quick`) and an unchanged rerun are fully cached.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { existsSync, readFileSync, readdirSync } from "node:fs"
+import { existsSync, readFileSync, readdirSync, rmSync } from "node:fs"
 import { join } from "node:path"
 import { makeWorkspaceCopy, type WorkspaceCopy } from "./workspaceCopy.js"
 
@@ -13,7 +15,7 @@ describe("quick pipelines end to end", () => {
   beforeAll(() => { ws = makeWorkspaceCopy() })
   afterAll(() => ws?.cleanup())
 
-  for (const pipeline of ["exp1-quick", "exp2-quick", "exp3-quick", "exp4-quick", "exp5-quick"]) {
+  for (const pipeline of ["study-quick"]) {
     it(`nx run pipelines:${pipeline}`, () => {
       const r = ws.exec("npx", ["nx", "run", `pipelines:${pipeline}`, "--output-style=static"])
       if (r.code !== 0) throw new Error(`nx run pipelines:${pipeline} failed:\n${r.output.slice(-6000)}`)
@@ -21,7 +23,7 @@ describe("quick pipelines end to end", () => {
       const stages = readdirSync(dir).filter((d) => !d.startsWith("."))
       // every stage instance left a manifest; the report stage(s) wrote HTML, Markdown and tables
       for (const s of stages) expect(existsSync(join(dir, s, "manifest.json")), `${pipeline}/${s}`).toBe(true)
-      const reports = stages.filter((s) => s === "report" || s.startsWith("report--") || s.startsWith("report-"))
+      const reports = stages.filter((s) => JSON.parse(readFileSync(join(dir, s, "manifest.json"), "utf8")).kind === "report")
       expect(reports.length).toBeGreaterThan(0)
       for (const report of reports) {
         const manifest = JSON.parse(readFileSync(join(dir, report, "manifest.json"), "utf8"))
@@ -31,11 +33,34 @@ describe("quick pipelines end to end", () => {
         expect(readFileSync(join(dir, report, "report.html"), "utf8")).toContain("<svg")
         expect(readdirSync(join(dir, report, "tables")).length).toBeGreaterThan(0)
         // each gathered run's matrix values appear in the summary's tables
-        for (const run of runs) {
-          const vars = JSON.parse(readFileSync(join(dir, run.stage, "manifest.json"), "utf8")).vars as Record<string, unknown>
-          for (const [k, v] of Object.entries(vars)) if (k !== "seed") expect(summary, `${report}: ${run.stage} ${k}`).toContain(String(v))
+        // each gathered run's telling matrix values (those that differ between the report's runs) appear in its tables
+        const varsOf = runs.map((run) => JSON.parse(readFileSync(join(dir, run.stage, "manifest.json"), "utf8")).vars as Record<string, unknown>)
+        const keys = [...new Set(varsOf.flatMap((v) => Object.keys(v)))].filter((k) => k !== "seed")
+        const telling = keys.filter((k) => new Set(varsOf.map((v) => String(v[k]))).size > 1)
+        for (const [i, vars] of varsOf.entries()) {
+          for (const k of telling) if (k in vars) expect(summary, `${report}: ${runs[i].stage} ${k}`).toContain(String(vars[k]))
         }
+        if (report !== "report-exp1") {
+          // compute accounting: every grown method counts its small model's training
+          const compute = readFileSync(join(dir, report, "tables", "compute.csv"), "utf8")
+          expect(compute).toContain("reused_flops")
+          expect(existsSync(join(dir, report, "tables", "time_to_target.csv")), report).toBe(true)
+        }
+        const claims = (JSON.parse(readFileSync(join(dir, report, "manifest.json"), "utf8")).params.claims ?? []) as Array<{ claim: string }>
+        for (const c of claims) expect(summary, `${report}: claim ${c.claim}`).toContain(c.claim)
       }
-    }, 20 * 60_000)
+      expect(reports.sort()).toEqual(["headline", "report", "report-exp1", "report-exp2", "report-exp3", "report-exp4", "report-exp5"])
+
+      // every stage ran once; each experiment's target is its report and what it needs: all cached now, as is an
+      // unchanged rerun of the whole study
+      const ran = readFileSync(ws.runLog, "utf8").split("\n").filter(Boolean)
+      expect(ran.length).toBe(stages.length)
+      rmSync(ws.runLog)
+      for (const target of ["pipelines:exp4-quick", "pipelines:study-quick"]) {
+        const again = ws.exec("npx", ["nx", "run", target, "--output-style=static"])
+        if (again.code !== 0) throw new Error(`${target} failed:\n${again.output.slice(-4000)}`)
+        expect(existsSync(ws.runLog) ? readFileSync(ws.runLog, "utf8").trim() : "", `${target} executed stages`).toBe("")
+      }
+    }, 30 * 60_000)
   }
 })

@@ -60,6 +60,10 @@ export const makeWorkspaceCopy = (): WorkspaceCopy => {
       })
       return { code: r.status ?? 1, output: `${r.stdout ?? ""}${r.stderr ?? ""}` }
     },
-    cleanup: () => rmSync(dir, { recursive: true, force: true })
+    // GROWLAB_KEEP_E2E=1 keeps the copy (and its artifacts) for inspection
+    cleanup: () => {
+      if (process.env.GROWLAB_KEEP_E2E === "1") console.log(`kept the workspace copy at ${dir}`)
+      else rmSync(dir, { recursive: true, force: true })
+    }
   }
 }

@@ -135,7 +135,7 @@ export const timeToTargetTable = (
     for (const t of targetsFor(g)) {
       const reached = g.runs.map((r) => reach(costs.get(r)!, t.accuracy)).filter((x): x is Reach => x !== undefined)
       rows.push({
-        method: g.label, target: `${t.label} best (${t.epochs} epochs)`, target_accuracy: t.accuracy,
+        method: g.label, target: `${t.label} best (${t.epochs} epoch${t.epochs === 1 ? "" : "s"})`, target_accuracy: t.accuracy,
         reached: `${reached.length}/${g.runs.length}`,
         epochs: meanOf(reached.map((x) => x.epochs)), seconds: meanOf(reached.map((x) => x.seconds)), flops: meanOf(reached.map((x) => x.flops))
       })

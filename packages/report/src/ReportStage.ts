@@ -103,7 +103,7 @@ export const reportStage = Stage.make<Params>({
       const referenceGroups = Runs.group(referenceInput, params.repeatVar)
       const epochsOf = (g: Runs.Group) => Math.max(...g.runs.map((r) => r.metrics.epochs.length))
       const referenceRunsOf = (g: Runs.Group): Analysis.ReferenceRuns => ({
-        label: `${g.label} (${epochsOf(g)} epochs)`, runs: g.runs
+        label: `${g.label} (${epochsOf(g)} epoch${epochsOf(g) === 1 ? "" : "s"})`, runs: g.runs
       })
       /** The separate references of a method: those agreeing with it on `matchOn`. */
       const separateFor = (vars: Runs.Vars) => referenceGroups.filter((g) => Accounting.agreeOn(g.vars, vars, params.matchOn))
@@ -303,7 +303,7 @@ export const reportStage = Stage.make<Params>({
         (Math.max(...seeds) > 1
           ? ` (${Math.min(...seeds) === Math.max(...seeds) ? Math.max(...seeds) : `${Math.min(...seeds)}–${Math.max(...seeds)}`} runs each, repeats differ in '${params.repeatVar}')`
           : "") +
-        (ref ? `; reference: ${groups.filter(isReference).map((g) => g.label).join(", ")}` : "") +
+        (ref ? `; reference${groups.filter(isReference).length === 1 ? "" : "s"}: ${groups.filter(isReference).map((g) => g.label).join("; ")}` : "") +
         (referenceInput.length > 0 ? `; ${ref ? "separate references" : "references"}: ${referenceLabel}` : "") +
         (sourceRuns.length > 0 ? `; grown from ${sourceRuns.length} source run${sourceRuns.length === 1 ? "" : "s"}` : "") + "."
       const html = Html.render(title, meta, sections)
