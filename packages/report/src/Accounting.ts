@@ -67,7 +67,7 @@ export interface Target {
 export const targetOf = (g: Runs.Group): Target => ({
   label: g.label, group: g,
   accuracy: Stats.mean(g.runs.map((r) => Runs.summarize(r.metrics).bestValAccuracy)),
-  epochs: Math.max(...g.runs.map((r) => r.metrics.epochs.length))
+  epochs: Runs.epochsOf(g)
 })
 
 /** Whether two var sets agree on every `keys` entry both have (a key one of them lacks matches anything). */

@@ -9,8 +9,8 @@ import * as Stats from "@growlab/core/Stats"
 import type { DataTable } from "./DataTable.js"
 import * as Runs from "./Runs.js"
 
-export const ClaimMetric = ["val_accuracy", "best_val_accuracy", "first_val_accuracy", "val_loss", "seconds_per_epoch"] as const
-export type ClaimMetric = (typeof ClaimMetric)[number]
+export const ClaimMetric = Runs.SummaryMetric
+export type ClaimMetric = Runs.SummaryMetric
 
 const Var = Schema.Union(Schema.String, Schema.Number, Schema.Boolean)
 const Select = Schema.Record({ key: Schema.String, value: Var })
@@ -36,16 +36,7 @@ export const Claim = Schema.Struct({
 })
 export type Claim = typeof Claim.Type
 
-export const valueOf = (r: Runs.Run, metric: ClaimMetric): number => {
-  const s = Runs.summarize(r.metrics)
-  switch (metric) {
-    case "val_accuracy": return s.finalValAccuracy
-    case "best_val_accuracy": return s.bestValAccuracy
-    case "first_val_accuracy": return s.firstValAccuracy
-    case "val_loss": return s.finalValLoss
-    case "seconds_per_epoch": return Stats.mean(s.secondsPerEpoch)
-  }
-}
+export const valueOf = (r: Runs.Run, metric: ClaimMetric): number => Runs.summaryMetrics[metric].pick(Runs.summarize(r.metrics))
 
 /** The runs a selection picks, or why it picks none or several methods. */
 export const select = (pool: ReadonlyArray<Runs.Run>, sel: Readonly<Record<string, string | number | boolean>>, repeatVar: string, stage?: string):

@@ -101,9 +101,8 @@ export const reportStage = Stage.make<Params>({
       }
       const referenceInput = yield* Runs.load(ctx.inputs("reference"))
       const referenceGroups = Runs.group(referenceInput, params.repeatVar)
-      const epochsOf = (g: Runs.Group) => Math.max(...g.runs.map((r) => r.metrics.epochs.length))
       const referenceRunsOf = (g: Runs.Group): Analysis.ReferenceRuns => ({
-        label: `${g.label} (${epochsOf(g)} epoch${epochsOf(g) === 1 ? "" : "s"})`, runs: g.runs
+        label: `${g.label} (${Runs.epochsOf(g)} epoch${Runs.epochsOf(g) === 1 ? "" : "s"})`, runs: g.runs
       })
       /** The separate references of a method: those agreeing with it on `matchOn`. */
       const separateFor = (vars: Runs.Vars) => referenceGroups.filter((g) => Accounting.agreeOn(g.vars, vars, params.matchOn))

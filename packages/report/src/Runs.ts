@@ -4,6 +4,7 @@
  */
 import * as Effect from "effect/Effect"
 import * as MetricsArtifact from "@growlab/core/MetricsArtifact"
+import * as Stats from "@growlab/core/Stats"
 import type { InputArtifact } from "@growlab/core/Stage"
 
 export type Vars = Readonly<Record<string, string | number | boolean>>
@@ -108,6 +109,21 @@ export const summarize = (m: MetricsArtifact.Metrics, upTo?: number): RunSummary
     secondsToBest: seconds.slice(0, best + 1).reduce((a, b) => a + b, 0),
     totalSeconds: seconds.reduce((a, b) => a + b, 0)
   }
+}
+
+/** Epochs the group trained (its longest run). */
+export const epochsOf = (g: Group): number => Math.max(...g.runs.map((r) => r.metrics.epochs.length))
+
+/** The per-run scalar metrics that reports test for significance and claims cite, by key. */
+export const SummaryMetric = ["val_accuracy", "best_val_accuracy", "first_val_accuracy", "val_loss", "seconds_per_epoch"] as const
+export type SummaryMetric = (typeof SummaryMetric)[number]
+
+export const summaryMetrics: Readonly<Record<SummaryMetric, { readonly title: string; readonly pick: (s: RunSummary) => number }>> = {
+  val_accuracy: { title: "val accuracy", pick: (s) => s.finalValAccuracy },
+  best_val_accuracy: { title: "best val accuracy", pick: (s) => s.bestValAccuracy },
+  first_val_accuracy: { title: "val accuracy, epoch 1", pick: (s) => s.firstValAccuracy },
+  val_loss: { title: "val loss", pick: (s) => s.finalValLoss },
+  seconds_per_epoch: { title: "seconds per epoch", pick: (s) => Stats.mean(s.secondsPerEpoch) }
 }
 
 /** Per-epoch values of a metric across the runs of a group: epoch → values (runs that reached that epoch). */
