@@ -1,0 +1,48 @@
+/**
+ * scripts/stage-time.mjs: per-stage wall time from the manifests on disk, against what the pipeline file asks for.
+ * Runs it on the smoke pipeline with a throwaway artifacts folder holding hand-written manifests.
+ */
+import { afterAll, describe, expect, it } from "vitest"
+import { execFileSync } from "node:child_process"
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+
+const root = join(import.meta.dirname, "..")
+const script = join(root, "scripts/stage-time.mjs")
+const artifacts = mkdtempSync(join(tmpdir(), "growlab-stage-time-"))
+afterAll(() => rmSync(artifacts, { recursive: true, force: true }))
+
+interface Instance { readonly id: string; readonly stage: string; readonly paramsHash: string }
+const instances: ReadonlyArray<Instance> = JSON.parse(execFileSync(process.execPath,
+  [join(root, "tools/pipeline/growlab.mjs"), "graph", join(root, "pipelines/smoke.pipeline.json"), "--format", "json"], { encoding: "utf8" }))
+
+const writeManifest = (inst: Instance, wallSeconds: number, paramsHash = inst.paramsHash) => {
+  mkdirSync(join(artifacts, "smoke", inst.id), { recursive: true })
+  writeFileSync(join(artifacts, "smoke", inst.id, "manifest.json"), JSON.stringify({ stage: inst.id, paramsHash, wallSeconds }))
+}
+const run = (...args: Array<string>) =>
+  execFileSync(process.execPath, [script, ...args], { encoding: "utf8", env: { ...process.env, GROWLAB_ARTIFACTS_DIR: artifacts } })
+
+describe("scripts/stage-time.mjs", () => {
+  it("sums the finished instances per stage and estimates the rest from their mean; a stale params hash is not done", () => {
+    const [first, second, third] = instances
+    writeManifest(first, 10)
+    writeManifest(second, 4)
+    writeManifest(third, 99, "0".repeat(64))
+    const out = JSON.parse(run("smoke", "--json"))
+    expect(out.total.planned).toBe(instances.length)
+    expect(out.total.done).toBe(2)
+    expect(out.total.seconds).toBeCloseTo(14, 9)
+    const row = (stage: string) => out.stages.find((s: { stage: string }) => s.stage === stage)
+    expect(row(first.stage).done).toBe(first.stage === second.stage ? 2 : 1)
+    expect(row(third.stage).done).toBe([first, second].filter((i) => i.stage === third.stage).length)
+    expect(out.total.unestimated.length).toBeGreaterThan(0)
+    expect(run("smoke")).toMatch(/2\/\d+ instances done, 14\.0 s of stage time; no estimate for the rest/)
+  })
+
+  it("names a pipeline file that does not exist", () => {
+    expect(() => execFileSync(process.execPath, [script, "no-such-pipeline"], { encoding: "utf8", stdio: "pipe" }))
+      .toThrow(/no pipeline file .*no-such-pipeline\.pipeline\.json/)
+  })
+})
