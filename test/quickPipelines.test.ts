@@ -40,10 +40,17 @@ describe("quick pipelines end to end", () => {
         for (const [i, vars] of varsOf.entries()) {
           for (const k of telling) if (k in vars) expect(summary, `${report}: ${runs[i].stage} ${k}`).toContain(String(vars[k]))
         }
-        if (report !== "report-exp1") {
-          // compute accounting: every grown method counts its small model's training
-          const compute = readFileSync(join(dir, report, "tables", "compute.csv"), "utf8")
-          expect(compute).toContain("reused_flops")
+        // compute accounting: every grown method counts its small model's training, every distilled one its teacher's
+        const compute = readFileSync(join(dir, report, "tables", "compute.csv"), "utf8").trim().split("\n")
+        const column = compute[0].split(",").indexOf("reused_flops")
+        expect(column, `${report}: compute.csv has reused_flops`).toBeGreaterThan(0)
+        if (report === "report-exp1") {
+          // distillation setups reuse the teacher (its training plus one forward pass); scratch and the teacher reuse nothing
+          const reused = (method: string) => Number(compute.find((l) => l.startsWith(`${method},`))!.split(",")[column])
+          expect(reused("1-1")).toBeGreaterThan(0)
+          expect(reused("5-1")).toBe(reused("1-1"))
+          expect(reused("reference")).toBe(0)
+        } else {
           expect(existsSync(join(dir, report, "tables", "time_to_target.csv")), report).toBe(true)
         }
         const claims = (JSON.parse(readFileSync(join(dir, report, "manifest.json"), "utf8")).params.claims ?? []) as Array<{ claim: string }>

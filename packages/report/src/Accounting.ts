@@ -5,7 +5,9 @@
  * - Training FLOPs of a run = `flopsPerExample` (3 × forward FLOPs: forward + backward, as the train stage records)
  *   × training examples × epochs trained. Validation passes are not counted.
  * - A grown run (`info.init === "artifact"`) reuses the source run whose vars agree with its own (the small model of the
- *   same seed); its FLOPs and seconds are added to the grown run's.
+ *   same seed); its FLOPs and seconds are added to the grown run's. A distilled run (a distillation loss) reuses its
+ *   teacher the same way, plus the teacher's one forward pass over the training set (its logits are computed once).
+ *   A source with no vars (one teacher for every run) agrees with every run.
  * - Targets are the reference groups (e.g. scratch for 10 epochs, scratch for 50) matched to a method on the
  *   `matchOn` vars: target = the mean over the group's runs of their best validation accuracy. A run reaches the target
  *   at the first epoch whose validation accuracy is at least that; its epochs, seconds and FLOPs to target include the
@@ -32,22 +34,33 @@ export const flopsPerEpoch = (m: Runs.Run["metrics"]): number => num(m.info.flop
 
 export const isGrown = (r: Runs.Run): boolean => r.metrics.info.init === "artifact"
 
+export const isDistilled = (r: Runs.Run): boolean => {
+  const loss = r.metrics.info.loss
+  return typeof loss === "object" && loss !== null && (loss as { readonly kind?: unknown }).kind === "distillation"
+}
+
+/** Whether a run reused another model's training: grown from it or distilled from it. */
+export const reusesModel = (r: Runs.Run): boolean => isGrown(r) || isDistilled(r)
+
 const totalSeconds = (r: Runs.Run): number => r.metrics.epochs.reduce((s, e) => s + e.seconds, 0)
 
 /**
- * The source run a grown run reused: the one source whose vars agree with the run's. `undefined` for runs trained
- * from scratch; an error text when a grown run matches no source or several.
+ * The source run a grown or distilled run reused: the one source whose vars agree with the run's (a source with no vars
+ * agrees with every run). `undefined` for runs that reuse nothing; an error text when such a run matches no source or
+ * several.
  */
 export const sourceOf = (r: Runs.Run, sources: ReadonlyArray<Runs.Run>): Runs.Run | undefined | { readonly error: string } => {
-  if (!isGrown(r) || sources.length === 0) return undefined
-  const found = sources.filter((s) => Runs.varsAgree(s.vars, r.vars))
+  if (!reusesModel(r) || sources.length === 0) return undefined
+  const found = sources.filter((s) => Object.keys(s.vars).length === 0 || Runs.varsAgree(s.vars, r.vars))
   if (found.length === 1) return found[0]
   return { error: `${found.length} source runs agree with ${r.stage} (${found.map((s) => s.stage).join(", ") || "none"})` }
 }
 
 export const costOf = (r: Runs.Run, source: Runs.Run | undefined): RunCost => {
   const perEpoch = flopsPerEpoch(r.metrics)
-  const reusedFlops = source ? flopsPerEpoch(source.metrics) * source.metrics.epochs.length : 0
+  // a teacher's logits over the training set, computed once per distilled run
+  const teacherPass = source && isDistilled(r) ? num(source.metrics.info.forwardFlopsPerExample) * num(r.metrics.info.trainExamples) : 0
+  const reusedFlops = source ? flopsPerEpoch(source.metrics) * source.metrics.epochs.length + teacherPass : 0
   return {
     run: r, flopsPerEpoch: perEpoch, flops: perEpoch * r.metrics.epochs.length, seconds: totalSeconds(r),
     reused: source, reusedFlops, reusedSeconds: source ? totalSeconds(source) : 0
@@ -98,7 +111,8 @@ export const computeTable = (groups: ReadonlyArray<Runs.Group>, costs: ReadonlyM
   name: "compute",
   title: "Compute",
   caption: "Mean per run. Training FLOPs = 3 × forward FLOPs per example × training examples × epochs (validation not " +
-    "counted); a grown model also counts the training of the small model it was grown from (same seed). Seconds are " +
+    "counted); a grown model also counts the training of the small model it was grown from (same seed), a distilled " +
+    "model its teacher's training and one teacher forward pass over the training set. Seconds are " +
     "wall-clock training time on the machine that ran it.",
   columns: [
     { key: "method", title: "Method", format: "text" },
@@ -106,10 +120,10 @@ export const computeTable = (groups: ReadonlyArray<Runs.Group>, costs: ReadonlyM
     { key: "params", title: "Parameters", format: "int" },
     { key: "epochs", title: "Epochs", format: "int" },
     { key: "train_flops", title: "Training FLOPs", format: "sci" },
-    { key: "reused_flops", title: "Reused FLOPs (small)", format: "sci" },
+    { key: "reused_flops", title: "Reused FLOPs (small / teacher)", format: "sci" },
     { key: "total_flops", title: "Total FLOPs", format: "sci" },
     { key: "train_seconds", title: "Training s", format: "seconds" },
-    { key: "reused_seconds", title: "Reused s (small)", format: "seconds" },
+    { key: "reused_seconds", title: "Reused s (small / teacher)", format: "seconds" },
     { key: "total_seconds", title: "Total s", format: "seconds" }
   ],
   rows: groups.map((g) => {

@@ -73,7 +73,7 @@ export const reportStage = Stage.make<Params>({
   inputs: {
     runs: { description: "metrics of the runs to compare", kind: "metrics", many: true },
     reference: { description: "separate references (e.g. scratch for 10 and for 50 epochs): epochs to match, targets of the time-to-target table", kind: "metrics", many: true, optional: true },
-    sources: { description: "the small models the grown runs were grown from (matched by vars, e.g. the seed): their training is counted in the compute accounting", kind: "metrics", many: true, optional: true },
+    sources: { description: "the small models the grown runs were grown from, or the teacher of distilled runs (matched by vars, e.g. the seed; a source without vars matches every run): their training is counted in the compute accounting", kind: "metrics", many: true, optional: true },
     expansions: { description: "expansion artifacts (SNR, max |Δlogits|, weight heatmaps)", kind: "expansion", many: true, optional: true },
     gradcam: { description: "Grad-CAM artifacts", kind: "gradcam", many: true, optional: true }
   },
@@ -139,7 +139,7 @@ export const reportStage = Stage.make<Params>({
       for (const r of [...runs, ...referenceInput, ...sourceRuns]) {
         const source = Accounting.sourceOf(r, sourceRuns)
         if (source && "error" in source) {
-          return yield* fail(ctx.stage, "a grown run has no single source run", { field: "inputs.sources", expected: `one source run whose vars agree with ${r.stage}`, actual: source.error })
+          return yield* fail(ctx.stage, "a grown or distilled run has no single source run", { field: "inputs.sources", expected: `one source run whose vars agree with ${r.stage}`, actual: source.error })
         }
         costs.set(r, Accounting.costOf(r, source))
       }

@@ -102,6 +102,30 @@ describe("references matched by vars, compute accounting and claims", () => {
       assert.strictEqual(Number(long.flops), 6 * 3000)
     }).pipe(Effect.provide(NodeContext.layer)))
 
+  it.scoped("charges a distilled run for its teacher's training and one teacher pass over the training set", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      // one teacher for every run (no vars), 2 epochs of 4 s; students distil for 3 epochs or train from scratch
+      const teacher = yield* writeRun(dir, "teacher", {}, curve([0.5, 0.6], 4, { ...small, forwardFlopsPerExample: 4 }))
+      const distill = { ...large, loss: { kind: "distillation", teacherWeight: 1, labelWeight: 1, temperature: 1 } }
+      const runs = []
+      for (const seed of [1, 2]) {
+        runs.push(yield* writeRun(dir, `kd--${seed}`, { setup: "kd", seed }, curve([0.6, 0.7, 0.8], 6, distill)))
+        runs.push(yield* writeRun(dir, `scratch--${seed}`, { setup: "scratch", seed }, curve([0.5, 0.7, 0.75], 6, large)))
+      }
+      yield* runStage(reportStage, { reference: { var: "setup", value: "scratch" } }, { outDir: `${dir}/out`, inputs: { runs, sources: [teacher] }, log: () => {} })
+      const compute = csv(`${dir}/out/tables/compute.csv`)
+      const kd = compute.find((r) => r.method === "kd")!
+      assert.strictEqual(Number(kd.train_flops), 30 * 100 * 3)
+      assert.strictEqual(Number(kd.reused_flops), 10 * 100 * 2 + 4 * 100, "teacher training + its logits over 100 examples")
+      assert.strictEqual(Number(kd.reused_seconds), 8)
+      assert.strictEqual(Number(compute.find((r) => r.method === "scratch")!.reused_flops), 0)
+      // two teachers without vars: ambiguous, named
+      const twice = yield* runStage(reportStage, {}, { outDir: `${dir}/bad`, inputs: { runs, sources: [teacher, teacher] }, log: () => {} }).pipe(Effect.flip)
+      assert.strictEqual((twice as { field?: string }).field, "inputs.sources")
+      assert.include((twice as { actual?: string }).actual ?? "", "2 source runs agree with kd--1")
+    }).pipe(Effect.provide(NodeContext.layer)))
+
   it.scoped("reaching a target counts epochs, seconds and FLOPs from the start of the small model", () =>
     Effect.gen(function*() {
       const dir = yield* tempDir
