@@ -5,31 +5,13 @@
 // their old copies removed. The HTML reports (with figures) stay in artifacts/<pipeline>/<report>/report.html.
 //
 //   node scripts/publish-results.mjs study
-import { execFileSync } from "node:child_process"
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs"
-import { dirname, join, relative } from "node:path"
-import { fileURLToPath } from "node:url"
+import { join, relative } from "node:path"
+import { pipelineFromArgs, root } from "./pipeline-instances.mjs"
 
-const root = join(dirname(fileURLToPath(import.meta.url)), "..")
-const name = process.argv[2]
-if (!name || name.startsWith("-")) {
-  console.error("usage: node scripts/publish-results.mjs <pipeline>   (e.g. study)")
-  process.exit(2)
-}
-const file = join(root, "pipelines", `${name}.pipeline.json`)
-if (!existsSync(file)) {
-  console.error(`publish-results: no pipeline file ${file}`)
-  process.exit(2)
-}
-const artifacts = process.env.GROWLAB_ARTIFACTS_DIR ?? join(root, "artifacts")
+const { name, artifacts, instances, currentManifest } = pipelineFromArgs("publish-results.mjs")
 const outDir = process.env.GROWLAB_RESULTS_DIR ?? join(root, "docs", "results", name)
-const instances = JSON.parse(
-  execFileSync(process.execPath, [join(root, "tools/pipeline/growlab.mjs"), "graph", file, "--format", "json"], { encoding: "utf8", maxBuffer: 1 << 28 })
-)
-const done = (inst) => {
-  const m = join(artifacts, name, inst.id, "manifest.json")
-  return existsSync(m) && JSON.parse(readFileSync(m, "utf8")).paramsHash === inst.paramsHash
-}
+const done = (inst) => currentManifest(inst) !== undefined
 const published = []
 const missing = []
 mkdirSync(outDir, { recursive: true })

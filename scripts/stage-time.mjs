@@ -7,38 +7,18 @@
 //   node scripts/stage-time.mjs study --json     # the same as JSON
 //
 // A manifest whose params hash differs from the pipeline file's (the stage's params changed since) counts as not run.
-import { execFileSync } from "node:child_process"
-import { existsSync, readFileSync } from "node:fs"
-import { dirname, join } from "node:path"
-import { fileURLToPath } from "node:url"
+import { pipelineFromArgs } from "./pipeline-instances.mjs"
 
-const root = join(dirname(fileURLToPath(import.meta.url)), "..")
-const [name, ...flags] = process.argv.slice(2)
-if (!name || name.startsWith("-")) {
-  console.error("usage: node scripts/stage-time.mjs <pipeline> [--json]   (e.g. study)")
-  process.exit(2)
-}
-const file = join(root, "pipelines", `${name}.pipeline.json`)
-if (!existsSync(file)) {
-  console.error(`stage-time: no pipeline file ${file}`)
-  process.exit(2)
-}
-const artifacts = process.env.GROWLAB_ARTIFACTS_DIR ?? join(root, "artifacts")
-const instances = JSON.parse(
-  execFileSync(process.execPath, [join(root, "tools/pipeline/growlab.mjs"), "graph", file, "--format", "json"], { encoding: "utf8", maxBuffer: 1 << 28 })
-)
+const { name, flags, instances, currentManifest } = pipelineFromArgs("stage-time.mjs", " [--json]")
 
 const stages = new Map()
 for (const inst of instances) {
-  const s = stages.get(inst.stage) ?? { stage: inst.stage, kind: inst.kind, planned: 0, done: 0, seconds: 0, first: undefined, last: undefined }
+  const s = stages.get(inst.stage) ?? { stage: inst.stage, kind: inst.kind, planned: 0, done: 0, seconds: 0 }
   s.planned += 1
-  const manifestFile = join(artifacts, name, inst.id, "manifest.json")
-  if (existsSync(manifestFile)) {
-    const m = JSON.parse(readFileSync(manifestFile, "utf8"))
-    if (m.paramsHash === inst.paramsHash && typeof m.wallSeconds === "number") {
-      s.done += 1
-      s.seconds += m.wallSeconds
-    }
+  const m = currentManifest(inst)
+  if (m && typeof m.wallSeconds === "number") {
+    s.done += 1
+    s.seconds += m.wallSeconds
   }
   stages.set(inst.stage, s)
 }

@@ -1,0 +1,34 @@
+// Shared by the study-bookkeeping scripts: the pipeline named on the command line, its resolved stage instances
+// (`growlab graph --format json`) and where its artifacts are.
+import { execFileSync } from "node:child_process"
+import { existsSync, readFileSync } from "node:fs"
+import { dirname, join } from "node:path"
+import { fileURLToPath } from "node:url"
+
+export const root = join(dirname(fileURLToPath(import.meta.url)), "..")
+
+/** Parses `<pipeline> [flags]` for `script` (exits 2 with a usage line or a missing-file error). */
+export const pipelineFromArgs = (script, usageFlags = "") => {
+  const [name, ...flags] = process.argv.slice(2)
+  if (!name || name.startsWith("-")) {
+    console.error(`usage: node scripts/${script} <pipeline>${usageFlags}   (e.g. study)`)
+    process.exit(2)
+  }
+  const file = join(root, "pipelines", `${name}.pipeline.json`)
+  if (!existsSync(file)) {
+    console.error(`${script}: no pipeline file ${file}`)
+    process.exit(2)
+  }
+  const artifacts = process.env.GROWLAB_ARTIFACTS_DIR ?? join(root, "artifacts")
+  const instances = JSON.parse(
+    execFileSync(process.execPath, [join(root, "tools/pipeline/growlab.mjs"), "graph", file, "--format", "json"], { encoding: "utf8", maxBuffer: 1 << 28 })
+  )
+  /** The instance's manifest when it is on disk with the params hash the pipeline file asks for now. */
+  const currentManifest = (inst) => {
+    const m = join(artifacts, name, inst.id, "manifest.json")
+    if (!existsSync(m)) return undefined
+    const manifest = JSON.parse(readFileSync(m, "utf8"))
+    return manifest.paramsHash === inst.paramsHash ? manifest : undefined
+  }
+  return { name, flags, file, artifacts, instances, currentManifest }
+}
