@@ -11,7 +11,7 @@ import { join } from "node:path"
 
 const root = join(import.meta.dirname, "..")
 const script = join(root, "scripts/stage-time.mjs")
-const artifacts = mkdtempSync(join(tmpdir(), "growlab-stage-time-"))
+const artifacts = mkdtempSync(join(tmpdir(), "growlab-scripts-"))
 afterAll(() => rmSync(artifacts, { recursive: true, force: true }))
 
 interface Instance { readonly id: string; readonly stage: string; readonly paramsHash: string }

@@ -131,7 +131,7 @@ export const computeTable = (groups: ReadonlyArray<Runs.Group>, costs: ReadonlyM
     const m = (f: (c: RunCost) => number) => meanOf(cs.map(f))
     return {
       method: g.label, runs: g.runs.length, params: num(g.runs[0].metrics.info.paramCount),
-      epochs: Math.max(...g.runs.map((r) => r.metrics.epochs.length)),
+      epochs: Runs.epochsOf(g),
       train_flops: m((c) => c.flops), reused_flops: m((c) => c.reusedFlops), total_flops: m((c) => c.flops + c.reusedFlops),
       train_seconds: m((c) => c.seconds), reused_seconds: m((c) => c.reusedSeconds), total_seconds: m((c) => c.seconds + c.reusedSeconds)
     }

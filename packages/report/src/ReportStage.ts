@@ -101,9 +101,10 @@ export const reportStage = Stage.make<Params>({
       }
       const referenceInput = yield* Runs.load(ctx.inputs("reference"))
       const referenceGroups = Runs.group(referenceInput, params.repeatVar)
-      const referenceRunsOf = (g: Runs.Group): Analysis.ReferenceRuns => ({
-        label: `${g.label} (${Runs.epochsOf(g)} epoch${Runs.epochsOf(g) === 1 ? "" : "s"})`, runs: g.runs
-      })
+      const referenceRunsOf = (g: Runs.Group): Analysis.ReferenceRuns => {
+        const epochs = Runs.epochsOf(g)
+        return { label: `${g.label} (${epochs} epoch${epochs === 1 ? "" : "s"})`, runs: g.runs }
+      }
       /** The separate references of a method: those agreeing with it on `matchOn`. */
       const separateFor = (vars: Runs.Vars) => referenceGroups.filter((g) => Accounting.agreeOn(g.vars, vars, params.matchOn))
       const referenceLabel = referenceGroups.map((g) => referenceRunsOf(g).label).join("; ")
