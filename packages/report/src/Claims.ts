@@ -6,6 +6,7 @@
  */
 import * as Schema from "effect/Schema"
 import * as Stats from "@growlab/core/Stats"
+import * as Accounting from "./Accounting.js"
 import type { DataTable } from "./DataTable.js"
 import * as Runs from "./Runs.js"
 
@@ -63,6 +64,24 @@ export interface Checked {
   readonly verdict: string
 }
 
+/** The training FLOPs per epoch of a selection's runs, when they all agree (NaN otherwise). */
+const flopsPerEpochOf = (runs: ReadonlyArray<Runs.Run>): number => {
+  const values = new Set(runs.map((r) => Accounting.flopsPerEpoch(r.metrics)))
+  return values.size === 1 ? [...values][0] : NaN
+}
+
+/**
+ * A claim about seconds per epoch compares wall time, which follows the work per epoch and the machine's load: when
+ * both selections do the same training FLOPs per epoch, say so, since then no method can be faster by itself.
+ */
+const workNote = (a: ReadonlyArray<Runs.Run>, b: ReadonlyArray<Runs.Run>): string => {
+  const fa = flopsPerEpochOf(a), fb = flopsPerEpochOf(b)
+  if (Number.isNaN(fa) || Number.isNaN(fb)) return ""
+  return fa === fb
+    ? `; both do ${fa.toExponential(2)} training FLOPs per epoch, so the difference is the machine's load, not the method`
+    : `; training FLOPs per epoch ${fa.toExponential(2)} vs ${fb.toExponential(2)}`
+}
+
 /** Checks one claim against the selected runs (`versusRuns` when it compares two selections). */
 export const check = (claim: Claim, runs: ReadonlyArray<Runs.Run>, versusRuns: ReadonlyArray<Runs.Run> | undefined, level: number, alpha: number): Checked => {
   const ours = Stats.confidenceInterval(runs.map((r) => valueOf(r, claim.metric)), level)
@@ -78,7 +97,7 @@ export const check = (claim: Claim, runs: ReadonlyArray<Runs.Run>, versusRuns: R
       : test.pValue < alpha
         ? (right ? `holds (${p})` : `reversed (${p})`)
         : (right ? `same direction, not significant (${p})` : `does not hold, not significant (${p})`)
-    return { claim, ours, versus, test, verdict }
+    return { claim, ours, versus, test, verdict: claim.metric === "seconds_per_epoch" ? verdict + workNote(runs, versusRuns) : verdict }
   }
   const pub = claim.published
   const verdict = pub === undefined

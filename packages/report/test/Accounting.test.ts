@@ -151,6 +151,10 @@ describe("references matched by vars, compute accounting and claims", () => {
         { claim: "scratch a beats grown", metric: "val_accuracy", select: { method: "scratch", target: "a", lr: 0.001 }, versus: { select: { method: "grown" } } },
         { claim: "small model", metric: "val_accuracy", select: { seed: 1 }, published: 0.4 }
       ]
+      const speed = [
+        { claim: "grown is faster per epoch than scratch b", metric: "seconds_per_epoch", select: { method: "grown" }, versus: { select: { method: "scratch", target: "b", lr: 0.0001 } }, direction: "lower" },
+        { claim: "small is faster per epoch than grown", metric: "seconds_per_epoch", select: {}, stage: "small", versus: { select: { method: "grown" } }, direction: "lower" }
+      ]
       const bad = yield* runStage(reportStage, { claims: [{ claim: "x", metric: "val_accuracy", select: { method: "scratch" } }] }, { outDir: `${dir}/bad`, inputs, log: () => {} }).pipe(Effect.flip)
       assert.strictEqual((bad as { field?: string }).field, "params.claims.0.select")
       assert.include((bad as { actual?: string }).actual ?? "", "methods")
@@ -171,6 +175,12 @@ describe("references matched by vars, compute accounting and claims", () => {
       const smallRow = csv(`${dir}/out4/tables/claims.csv`)[0]
       assert.closeTo(Number(smallRow.ours_mean), 0.41, 1e-12)
       assert.strictEqual(smallRow.verdict, "published figure inside our interval")
+      // a seconds-per-epoch claim says whether both sides do the same work per epoch (then time is the machine's load)
+      yield* runStage(reportStage, { claims: speed }, { outDir: `${dir}/out5`, inputs, log: () => {} })
+      const speedRows = csv(`${dir}/out5/tables/claims.csv`)
+      assert.include(speedRows[0].verdict, "both do 3.00e+3 training FLOPs per epoch, so the difference is the machine's load")
+      assert.include(speedRows[1].verdict, "training FLOPs per epoch 1.00e+3 vs 3.00e+3")
+      assert.notInclude(rows[2].verdict, "FLOPs", "accuracy claims carry no work note")
       const html = readFileSync(`${dir}/out/report.html`, "utf8")
       assert.include(html, "The study's claims")
       assert.include(html, "grown beats scratch b at 1e-4")
