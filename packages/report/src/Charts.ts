@@ -9,12 +9,18 @@ import { StageFailure } from "@growlab/core/Errors"
 
 const WIDTH = 560
 const HEIGHT = 280
+/**
+ * Longest method label drawn in full, in vega's estimated pixels. Rendering on the server (no canvas) vega estimates
+ * text at 0.8 × font size per character, about 1.6× what a browser draws, so this fits labels of ~70 characters
+ * (`scaled-noisy-diagonal-normal, target=large2, learningRate=0.0001`).
+ */
+const LABEL_LIMIT = 640
 
 const config = {
   font: "Helvetica, Arial, sans-serif",
   view: { stroke: "#ddd" },
   axis: { labelFontSize: 11, titleFontSize: 12, gridColor: "#eee" },
-  legend: { labelFontSize: 11, titleFontSize: 12, labelLimit: 260 },
+  legend: { labelFontSize: 11, titleFontSize: 12, labelLimit: LABEL_LIMIT },
   title: { fontSize: 14, anchor: "start" as const }
 }
 
@@ -122,7 +128,7 @@ export const bars = (
     text: options.percent ? `${(d.value * 100).toFixed(2)}%` : d.value.toFixed(3)
   }))
   const order = [...values].sort((a, b) => (options.descending === false ? a.value - b.value : b.value - a.value)).map((v) => v.method)
-  const y = { field: "method", type: "nominal" as const, title: null, sort: order, axis: { labelLimit: 260 } }
+  const y = { field: "method", type: "nominal" as const, title: null, sort: order, axis: { labelLimit: LABEL_LIMIT } }
   const fmt = options.percent ? { format: ".0%" } : {}
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",

@@ -44,6 +44,11 @@ export const Params = Schema.Struct({
   sortBy: Schema.optionalWith(Schema.Literal(...Analysis.SortKey), { default: () => "val_accuracy" as const }),
   /** Which weight heatmaps of the expansions to embed: all, only the expanded kernels ("after"), or none. */
   weightFigures: Schema.optionalWith(Schema.Literal("all", "after", "none"), { default: () => "all" as const }),
+  /**
+   * Vars to draw the learning curves apart by: one set of curves per combination of their values (a method without
+   * one of these vars appears in every set), so a report of many methods keeps each chart readable. Empty: one set.
+   */
+  curvesBy: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] }),
   /** Of how many images to embed the Grad-CAM overlays (every layer's) per Grad-CAM artifact. */
   gradcamOverlays: Schema.optionalWith(Schema.Int.pipe(Schema.nonNegative()), { default: () => 2 })
 })
@@ -60,6 +65,26 @@ const curvePoints = (ms: ReadonlyArray<Analysis.MethodStats>, pick: (e: Paramete
   ms.flatMap((m) => Runs.byEpoch(m.group.runs, pick).map((e) => ({
     method: m.group.label, epoch: e.epoch, mean: Stats.mean(e.values), std: Stats.std(e.values), n: e.values.length
   })))
+
+/**
+ * The methods split into panels by the values of `by` (in the methods' order of first appearance): each panel's
+ * title suffix, id suffix and methods. A method without one of the vars belongs to every panel. No vars: one panel.
+ */
+const panelsOf = (ms: ReadonlyArray<Analysis.MethodStats>, by: ReadonlyArray<string>) => {
+  const keyed = by.filter((k) => ms.some((m) => k in m.group.vars))
+  if (keyed.length === 0) return [{ title: "", id: "", methods: ms }]
+  const combos = new Map<string, Array<[string, string]>>()
+  for (const m of [...ms].sort((a, b) => a.group.key.localeCompare(b.group.key))) {
+    if (!keyed.every((k) => k in m.group.vars)) continue
+    const combo = keyed.map((k): [string, string] => [k, String(m.group.vars[k])])
+    combos.set(JSON.stringify(combo), combo)
+  }
+  return [...combos.values()].map((combo) => ({
+    title: ` (${combo.map(([k, v]) => `${k}=${v}`).join(", ")})`,
+    id: `--${combo.map(([k, v]) => `${k}-${v}`).join("--").replace(/[^A-Za-z0-9_.-]+/g, "-")}`,
+    methods: ms.filter((m) => combo.every(([k, v]) => !(k in m.group.vars) || String(m.group.vars[k]) === v))
+  }))
+}
 
 const labelOfVars = (vars: Runs.Vars, fallback: string): string => {
   const keys = Object.keys(vars).sort()
@@ -176,21 +201,26 @@ export const reportStage = Stage.make<Params>({
       const curves = Analysis.curvesTable(stats)
 
       // charts
-      const valLoss = curvePoints(stats, (e) => e.valLoss)
-      const losses = valLoss.map((p) => p.mean).filter((v) => v > 0)
-      const logLoss = losses.length > 0 && Math.max(...losses) / Math.min(...losses) > 50
       const anyRepeat = groups.some((g) => g.runs.length >= 2)
       const band = anyRepeat ? " (line: mean over runs; band: mean ± std)" : ""
       const figure = (id: string, caption: string, spec: Parameters<typeof Charts.renderSvg>[0]) =>
         Effect.map(Charts.renderSvg(spec), (svg): Html.Block => ({ _tag: "figure", figure: { id, caption, svg } }))
-      const curveBlocks = [
-        yield* figure("val-accuracy", `Validation accuracy per epoch${band}.`,
-          Charts.curves("Validation accuracy", "Validation accuracy", curvePoints(stats, (e) => e.valAccuracy), methods, { percent: true })),
-        yield* figure("val-loss", `Validation loss per epoch${band}${logLoss ? "; log scale, as the losses span orders of magnitude" : ""}.`,
-          Charts.curves("Validation loss", "Validation loss", valLoss, methods, { log: logLoss })),
-        yield* figure("train-accuracy", `Training accuracy per epoch${band}.`,
-          Charts.curves("Training accuracy", "Training accuracy", curvePoints(stats, (e) => e.trainAccuracy), methods, { percent: true }))
-      ]
+      const curveBlocks: Array<Html.Block> = []
+      for (const panel of panelsOf(stats, params.curvesBy)) {
+        const shown = panel.methods.map((m) => m.group.label)
+        const colours = panel.id === "" ? methods : [...shown].sort()
+        const valLoss = curvePoints(panel.methods, (e) => e.valLoss)
+        const losses = valLoss.map((p) => p.mean).filter((v) => v > 0)
+        const logLoss = losses.length > 0 && Math.max(...losses) / Math.min(...losses) > 50
+        curveBlocks.push(
+          yield* figure(`val-accuracy${panel.id}`, `Validation accuracy per epoch${panel.title}${band}.`,
+            Charts.curves(`Validation accuracy${panel.title}`, "Validation accuracy", curvePoints(panel.methods, (e) => e.valAccuracy), colours, { percent: true })),
+          yield* figure(`val-loss${panel.id}`, `Validation loss per epoch${panel.title}${band}${logLoss ? "; log scale, as the losses span orders of magnitude" : ""}.`,
+            Charts.curves(`Validation loss${panel.title}`, "Validation loss", valLoss, colours, { log: logLoss })),
+          yield* figure(`train-accuracy${panel.id}`, `Training accuracy per epoch${panel.title}${band}.`,
+            Charts.curves(`Training accuracy${panel.title}`, "Training accuracy", curvePoints(panel.methods, (e) => e.trainAccuracy), colours, { percent: true }))
+        )
+      }
       const pct = `${Math.round(params.level * 100)}%`
       const firstEpoch = yield* figure("first-epoch",
         `Validation accuracy after the first epoch${anyRepeat ? `; error bars: ${pct} confidence interval over runs` : ""}.`,

@@ -40,8 +40,9 @@ const keyOf = (vars: Vars): string =>
 export const baseStage = (stage: string): string => stage.split("--")[0]
 
 /**
- * Groups runs by their vars without `repeatVar`. Labels name only the vars whose values differ between groups
- * (just the value when one var differs, `k=v, k=v` otherwise); runs with no telling vars fall back to the
+ * Groups runs by their vars without `repeatVar`. Labels name only the vars whose values differ between groups, the
+ * one that names methods first and as its bare value (named vars before numeric ones, then the one with the most
+ * values: `net2wider, target=large2, learningRate=0.001`); runs with no telling vars fall back to the
  * `method` recorded in the metrics info, then to the stage name. Groups and their runs come out in a stable order.
  */
 export const group = (runs: ReadonlyArray<Run>, repeatVar = "seed"): ReadonlyArray<Group> => {
@@ -55,9 +56,14 @@ export const group = (runs: ReadonlyArray<Run>, repeatVar = "seed"): ReadonlyArr
   }
   const entries = [...byKey.entries()].sort(([a], [b]) => compare(a, b))
   const allKeys = [...new Set(entries.flatMap(([, g]) => Object.keys(g.vars)))].sort()
-  const telling = allKeys.filter((k) => new Set(entries.map(([, g]) => (k in g.vars ? String(g.vars[k]) : "\u0000"))).size > 1)
+  const valuesOf = (k: string) => new Set(entries.map(([, g]) => (k in g.vars ? String(g.vars[k]) : "\u0000")))
+  const named = (k: string) => entries.some(([, g]) => k in g.vars && typeof g.vars[k] === "string")
+  // the var that names methods leads: named (string) vars before numeric ones, then the one with the most values
+  const telling = allKeys.filter((k) => valuesOf(k).size > 1)
+    .sort((a, b) => Number(named(b)) - Number(named(a)) || valuesOf(b).size - valuesOf(a).size || compare(a, b))
+  const bare = telling.length > 0 && (telling.length === 1 || named(telling[0])) ? telling[0] : undefined
   return entries.map(([key, g]) => {
-    const parts = telling.filter((k) => k in g.vars).map((k) => (telling.length === 1 ? String(g.vars[k]) : `${k}=${String(g.vars[k])}`))
+    const parts = telling.filter((k) => k in g.vars).map((k) => (k === bare ? String(g.vars[k]) : `${k}=${String(g.vars[k])}`))
     const first = g.runs[0]
     const fallback = typeof first.metrics.info.method === "string" ? first.metrics.info.method : baseStage(first.stage) || "run"
     const own = Object.keys(g.vars).sort().map((k) => String(g.vars[k])).join(", ")

@@ -59,7 +59,7 @@ describe("references matched by vars, compute accounting and claims", () => {
       const inputs = yield* writeStudy(dir)
       yield* runStage(reportStage, { reference: { var: "method", value: "scratch" }, matchOn: ["target"] }, { outDir: `${dir}/out`, inputs, log: () => {} })
       const sig = csv(`${dir}/out/tables/significance.csv`).filter((r) => r.method.includes("grown"))
-      assert.deepStrictEqual([...new Set(sig.map((r) => r.against))], ["lr=0.0001, method=scratch, target=b"], "same target and LR")
+      assert.deepStrictEqual([...new Set(sig.map((r) => r.against))], ["scratch, target=b, lr=0.0001"], "same target and LR")
       const match = csv(`${dir}/out/tables/scratch_match.csv`).filter((r) => r.method.includes("grown"))
       assert.deepStrictEqual(match.map((r) => r.reference), ["b (6 epochs)"], "only the reference of its target")
       // best of grown = mean(0.75, 0.77) = 0.76 → the long-b curve (mean 0.3 … 0.81) reaches it at epoch 6
@@ -67,6 +67,27 @@ describe("references matched by vars, compute accounting and claims", () => {
       // without matchOn every reference applies
       yield* runStage(reportStage, { reference: { var: "method", value: "scratch" } }, { outDir: `${dir}/out2`, inputs, log: () => {} })
       assert.strictEqual(csv(`${dir}/out2/tables/scratch_match.csv`).filter((r) => r.method.includes("grown")).length, 2)
+    }).pipe(Effect.provide(NodeContext.layer)))
+
+  it.scoped("draws the learning curves apart by the vars in curvesBy, each set with its own methods", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const inputs = yield* writeStudy(dir)
+      yield* runStage(reportStage, { curvesBy: ["target", "absent"] }, { outDir: `${dir}/out`, inputs, log: () => {} })
+      const html = readFileSync(`${dir}/out/report.html`, "utf8")
+      const figureOf = (id: string) => html.match(new RegExp(`<figure id="fig-${id}"[\\s\\S]*?</figure>`))?.[0] ?? ""
+      assert.notInclude(html, 'id="fig-val-accuracy"', "no chart of every method")
+      for (const [mine, other] of [["a", "b"], ["b", "a"]]) {
+        for (const chart of ["val-accuracy", "val-loss", "train-accuracy"]) {
+          const fig = figureOf(`${chart}--target-${mine}`)
+          assert.include(fig, `target=${mine}`, `${chart} of target ${mine}`)
+          assert.notInclude(fig, `target=${other}`, `${chart} of target ${mine} draws only its own methods`)
+        }
+      }
+      assert.include(figureOf("val-accuracy--target-b"), "grown, target=b, lr=0.0001")
+      // without curvesBy: one chart of every method
+      yield* runStage(reportStage, {}, { outDir: `${dir}/one`, inputs, log: () => {} })
+      assert.include(readFileSync(`${dir}/one/report.html`, "utf8"), 'id="fig-val-accuracy"')
     }).pipe(Effect.provide(NodeContext.layer)))
 
   it.scoped("counts the small model's training in a grown model's FLOPs, seconds and time to target", () =>
@@ -83,7 +104,7 @@ describe("references matched by vars, compute accounting and claims", () => {
       assert.strictEqual(Number(g.train_seconds), 24)
       assert.strictEqual(Number(g.reused_seconds), 10)
       assert.strictEqual(Number(g.total_seconds), 34)
-      const s = compute.find((r) => r.method === "lr=0.001, method=scratch, target=a")!
+      const s = compute.find((r) => r.method === "scratch, target=a, lr=0.001")!
       assert.strictEqual(Number(s.reused_flops), 0, "scratch reuses nothing")
       assert.ok(compute.some((r) => r.method === "b" && Number(r.epochs) === 6), "the separate reference is accounted")
       assert.ok(compute.some((r) => Number(r.params) === 7), "the small models are accounted")

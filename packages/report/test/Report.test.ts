@@ -47,8 +47,15 @@ describe("runs", () => {
       run({ method: "envelope", lr: 0.001, seed: 1 }), run({ method: "symmetric", lr: 0.0001, seed: 1 })
     ])
     assert.deepStrictEqual(groups.map((g) => [g.label, g.runs.length]), [
-      ["lr=0.0001, method=symmetric", 1], ["lr=0.001, method=envelope", 1], ["lr=0.001, method=symmetric", 2]
+      ["symmetric, lr=0.0001", 1], ["envelope, lr=0.001", 1], ["symmetric, lr=0.001", 2]
     ])
+    // the var that names methods leads, as its bare value: named vars first, then the one with the most values
+    const three = Runs.group([
+      run({ target: "a", method: "x", lr: 1, seed: 1 }), run({ target: "b", method: "y", lr: 2, seed: 1 }), run({ target: "a", method: "z", lr: 1, seed: 1 })
+    ])
+    assert.deepStrictEqual(three.map((g) => g.label), ["x, target=a, lr=1", "z, target=a, lr=1", "y, target=b, lr=2"])
+    const numeric = Runs.group([run({ lr: 1, batch: 8, seed: 1 }), run({ lr: 2, batch: 16, seed: 1 })])
+    assert.deepStrictEqual(numeric.map((g) => g.label), ["batch=16, lr=2", "batch=8, lr=1"], "no named var: every var keeps its name")
     assert.deepStrictEqual(groups[2].runs.map((r) => r.vars.seed), [1, 2], "repeats in seed order")
     const one = Runs.group([run({ method: "a", seed: 1 }), run({ method: "b", seed: 1 })])
     assert.deepStrictEqual(one.map((g) => g.label), ["a", "b"], "a single telling var labels by value alone")
