@@ -170,7 +170,11 @@ export const scratchMatch = (
   methods: ReadonlyArray<string>
 ): TopLevelSpec => {
   const y = { type: "quantitative" as const, scale: { zero: false }, axis: { format: ".0%" }, title: "Validation accuracy" }
-  const color = { field: "method", type: "nominal" as const, title: "Method", scale: methodScale(methods) }
+  // colours as in every other chart; the legend lists only the methods drawn here
+  const color = {
+    field: "method", type: "nominal" as const, title: "Method", scale: methodScale(methods),
+    legend: { values: methods.filter((m) => targets.some((t) => t.method === m)) }
+  }
   const crossings = targets.filter((t) => t.referenceEpochs !== null).map((t) => ({ ...t, epoch: t.referenceEpochs }))
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",

@@ -64,6 +64,14 @@ describe("references matched by vars, compute accounting and claims", () => {
       assert.deepStrictEqual(match.map((r) => r.reference), ["b (6 epochs)"], "only the reference of its target")
       // best of grown = mean(0.75, 0.77) = 0.76 → the long-b curve (mean 0.3 … 0.81) reaches it at epoch 6
       assert.strictEqual(Number(match[0].reference_epochs), 6)
+      // each reference's chart names (in its legend) only the methods it is the reference of
+      const html = readFileSync(`${dir}/out/report.html`, "utf8")
+      const charts = [...html.matchAll(/<figure id="fig-scratch-match[^"]*"[\s\S]*?<\/figure>/g)].map((m) => m[0])
+      const ofB = charts.filter((c) => c.includes("grown, target=b"))
+      assert.strictEqual(ofB.length, 1)
+      const drawn = [...ofB[0].matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1])
+      assert.include(drawn, "grown, target=b, lr=0.0001")
+      assert.isFalse(drawn.some((t) => t.includes("target=a")), `no method of target a in the legend of b's reference: ${drawn.join(" | ")}`)
       // without matchOn every reference applies
       yield* runStage(reportStage, { reference: { var: "method", value: "scratch" } }, { outDir: `${dir}/out2`, inputs, log: () => {} })
       assert.strictEqual(csv(`${dir}/out2/tables/scratch_match.csv`).filter((r) => r.method.includes("grown")).length, 2)
