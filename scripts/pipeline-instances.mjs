@@ -2,7 +2,7 @@
 // (`growlab graph --format json`) and where its artifacts are.
 import { execFileSync } from "node:child_process"
 import { existsSync, readFileSync } from "node:fs"
-import { dirname, join } from "node:path"
+import { dirname, join, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), "..")
@@ -19,7 +19,8 @@ export const pipelineFromArgs = (script, usageFlags = "") => {
     console.error(`${script}: no pipeline file ${file}`)
     process.exit(2)
   }
-  const artifacts = process.env.GROWLAB_ARTIFACTS_DIR ?? join(root, "artifacts")
+  // the same folder the runner writes to: GROWLAB_ARTIFACTS (relative to the workspace root), else artifacts/
+  const artifacts = resolve(root, process.env.GROWLAB_ARTIFACTS ?? "artifacts")
   const instances = JSON.parse(
     execFileSync(process.execPath, [join(root, "tools/pipeline/growlab.mjs"), "graph", file, "--format", "json"], { encoding: "utf8", maxBuffer: 1 << 28 })
   )

@@ -34,7 +34,7 @@ const writeManifest = (inst: Instance, wallSeconds: number, paramsHash = inst.pa
 const results = join(artifacts, "results")
 const runScript = (file: string, ...args: Array<string>) =>
   execFileSync(process.execPath, [join(root, "scripts", file), ...args],
-    { encoding: "utf8", env: { ...process.env, GROWLAB_ARTIFACTS_DIR: artifacts, GROWLAB_RESULTS_DIR: results } })
+    { encoding: "utf8", env: { ...process.env, GROWLAB_ARTIFACTS: artifacts, GROWLAB_RESULTS_DIR: results } })
 const run = (...args: Array<string>) => runScript("stage-time.mjs", ...args)
 
 describe("scripts/stage-time.mjs", () => {
