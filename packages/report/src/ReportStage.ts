@@ -86,9 +86,11 @@ const panelsOf = (ms: ReadonlyArray<Analysis.MethodStats>, by: ReadonlyArray<str
   }))
 }
 
+/** One artifact's label from its vars: the first named (string) var as its bare value, then `k=v` for the others. */
 const labelOfVars = (vars: Runs.Vars, fallback: string): string => {
-  const keys = Object.keys(vars).sort()
-  return keys.length === 0 ? fallback : keys.map((k) => String(vars[k])).join(", ")
+  const keys = Object.keys(vars).sort((a, b) => Number(typeof vars[b] === "string") - Number(typeof vars[a] === "string") || a.localeCompare(b))
+  if (keys.length === 0) return fallback
+  return keys.map((k, i) => (i === 0 && typeof vars[k] === "string" ? String(vars[k]) : `${k}=${String(vars[k])}`)).join(", ")
 }
 
 export const reportStage = Stage.make<Params>({

@@ -155,7 +155,7 @@ describe("report stage", () => {
       const dir = yield* tempDir
       const runs = yield* writeStudy(dir)
       const expansions = [yield* writeExpansion(dir, "diagonal", 7.5, 0.25)]
-      const gradcam = [yield* writeGradcam(dir)]
+      const gradcam = [{ ...(yield* writeGradcam(dir)), vars: { seed: 1, target: "large2", method: "scratch", learningRate: 0.001 } }]
       yield* runStage(reportStage, {}, { outDir: `${dir}/out`, inputs: { runs, expansions, gradcam }, log: () => {} })
       const perf = csv(`${dir}/out/tables/performance.csv`)
       const diag = perf.find((r) => r.method === "diagonal")!
@@ -167,6 +167,8 @@ describe("report stage", () => {
         assert.include(html, `data-figure="${id}"`)
       }
       assert.notMatch(html, /(src|href)="(?!data:|#)/, "nothing outside the file is referenced")
+      // a Grad-CAM artifact is named by its vars, the method first
+      assert.include(html, "Grad-CAM: scratch, target=large2, learningRate=0.001, seed=1")
     }).pipe(Effect.provide(NodeContext.layer)))
 })
 
