@@ -79,6 +79,8 @@ const panelsOf = (ms: ReadonlyArray<Analysis.MethodStats>, by: ReadonlyArray<str
     const combo = keyed.map((k): [string, string] => [k, String(m.group.vars[k])])
     combos.set(JSON.stringify(combo), combo)
   }
+  // no method has every one of the vars: nothing to split on consistently, so one set
+  if (combos.size === 0) return [{ title: "", id: "", methods: ms }]
   return [...combos.values()].map((combo) => ({
     title: ` (${combo.map(([k, v]) => `${k}=${v}`).join(", ")})`,
     id: `--${combo.map(([k, v]) => `${k}-${v}`).join("--").replace(/[^A-Za-z0-9_.-]+/g, "-")}`,

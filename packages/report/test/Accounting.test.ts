@@ -93,9 +93,12 @@ describe("references matched by vars, compute accounting and claims", () => {
         }
       }
       assert.include(figureOf("val-accuracy--target-b"), "grown, target=b, lr=0.0001")
-      // without curvesBy: one chart of every method
+      // without curvesBy, or when no method has every var it names: one chart of every method
       yield* runStage(reportStage, {}, { outDir: `${dir}/one`, inputs, log: () => {} })
       assert.include(readFileSync(`${dir}/one/report.html`, "utf8"), 'id="fig-val-accuracy"')
+      const split = { ...inputs, runs: inputs.runs.map((r) => (r.vars.method === "grown" ? { ...r, vars: { method: "grown", depth: 2, seed: r.vars.seed } } : r)) }
+      yield* runStage(reportStage, { curvesBy: ["target", "depth"] }, { outDir: `${dir}/partial`, inputs: split, log: () => {} })
+      assert.include(readFileSync(`${dir}/partial/report.html`, "utf8"), 'id="fig-val-accuracy"')
     }).pipe(Effect.provide(NodeContext.layer)))
 
   it.scoped("counts the small model's training in a grown model's FLOPs, seconds and time to target", () =>
