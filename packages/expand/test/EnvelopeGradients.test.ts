@@ -5,29 +5,10 @@
 import { describe, it, assert, beforeAll } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import { ensureNativeSync, tf } from "@growlab/core/Backend"
-import * as Forward from "@growlab/train/Forward"
 import * as Expander from "../src/Expander.js"
-import { cifarTest, cnn, randomModel } from "./support/fixtures.js"
+import { cnn, gradients, randomModel } from "./support/fixtures.js"
 
 beforeAll(() => { ensureNativeSync() })
-
-/** Gradients of the mean softmax cross-entropy on 16 real images, by weight name. */
-const gradients = (model: Expander.Expansion["model"]) => {
-  const d = cifarTest(16)
-  const params = Forward.paramsOf(model)
-  const names = [...params.keys()]
-  try {
-    const values = tf.tidy(() => {
-      const x = tf.tensor(Float32Array.from(d.images), [16, 32, 32, 3])
-      const y = tf.oneHot(tf.tensor1d(Array.from(d.labels), "int32"), 10)
-      const loss = (...ts: Array<tf.Tensor>) => tf.losses.softmaxCrossEntropy(y, Forward.apply(model.spec, new Map(names.map((n, i) => [n, ts[i]])), x)) as tf.Scalar
-      return tf.grads(loss)(names.map((n) => params.get(n)!)).map((g) => g.dataSync() as Float32Array)
-    })
-    return new Map(names.map((n, i) => [n, values[i]]))
-  } finally {
-    Forward.disposeParams(params)
-  }
-}
 
 describe("envelope with zero fill", () => {
   it.effect("every new parameter of the grown large-2 gets a zero gradient; the source block does not", () =>

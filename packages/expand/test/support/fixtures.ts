@@ -5,6 +5,8 @@ import type { Dataset } from "@growlab/core/DatasetArtifact"
 import type { Model } from "@growlab/core/ModelArtifact"
 import { ModelSpec, inferShapes, type ModelSpecEncoded } from "@growlab/core/ModelSpec"
 import * as Random from "@growlab/core/Random"
+import { tf } from "@growlab/core/Backend"
+import * as Forward from "@growlab/train/Forward"
 
 export const spec = (encoded: ModelSpecEncoded): ModelSpec => Schema.decodeUnknownSync(ModelSpec)(encoded)
 
@@ -89,3 +91,21 @@ export const cifarTest = (n: number): Dataset => {
 
 /** Rounds like a Float32Array store. */
 export const f32 = (xs: ReadonlyArray<number>): Array<number> => Array.from(Float32Array.from(xs))
+
+/** Gradients of the mean softmax cross-entropy on `n` real CIFAR-10 test images, by weight name. */
+export const gradients = (model: Model, n = 16): Map<string, Float32Array> => {
+  const d = cifarTest(n)
+  const params = Forward.paramsOf(model)
+  const names = [...params.keys()]
+  try {
+    const values = tf.tidy(() => {
+      const x = tf.tensor(Float32Array.from(d.images), [n, 32, 32, 3])
+      const y = tf.oneHot(tf.tensor1d(Array.from(d.labels), "int32"), 10)
+      const loss = (...ts: Array<tf.Tensor>) => tf.losses.softmaxCrossEntropy(y, Forward.apply(model.spec, new Map(names.map((k, i) => [k, ts[i]])), x)) as tf.Scalar
+      return tf.grads(loss)(names.map((k) => params.get(k)!)).map((g) => g.dataSync() as Float32Array)
+    })
+    return new Map(names.map((k, i) => [k, values[i]]))
+  } finally {
+    Forward.disposeParams(params)
+  }
+}
