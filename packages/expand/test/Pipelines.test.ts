@@ -18,8 +18,8 @@ const root = fileURLToPath(new URL("../../../", import.meta.url))
 
 describe("experiment pipelines", () => {
   const cases = [
-    { file: "pipelines/study.pipeline.json", seeds: 3, targets: 2, long: 50, fm: 30, short: 10, counts: [3, 12, 3, 6, 30, 60, 24, 48, 12, 24, 18, 18, 3, 15] },
-    { file: "pipelines/study-quick.pipeline.json", seeds: 2, targets: 1, long: 2, fm: 2, short: 1, counts: [2, 4, 2, 2, 10, 20, 8, 16, 4, 8, 8, 8, 2, 10] }
+    { file: "pipelines/study.pipeline.json", seeds: 3, targets: 2, long: 50, fm: 30, short: 10, counts: [3, 3, 12, 3, 6, 30, 60, 24, 48, 12, 24, 18, 18, 3, 15] },
+    { file: "pipelines/study-quick.pipeline.json", seeds: 2, targets: 1, long: 2, fm: 2, short: 1, counts: [2, 2, 4, 2, 2, 10, 20, 8, 16, 4, 8, 8, 8, 2, 10] }
   ]
   for (const c of cases) it.effect(`${c.file}: ${c.seeds} seeds per method, grown models follow their small model's seed`, () =>
     Effect.gen(function*() {
@@ -27,7 +27,7 @@ describe("experiment pipelines", () => {
       const g = yield* resolve(file, readFileSync(`${root}/${file}`, "utf8"))
       const count = (stage: string) => g.instances.filter((i) => i.stage === stage).length
       assert.deepStrictEqual(
-        ["small", "scratch", "scratch-wide96", "scratch50", "e2-grow", "e2-train", "e3-grow", "e3-train", "e4-grow", "e4-train", "e5-grow", "e5-train", "fm-scratch", "fm-distill"].map(count),
+        ["small", "small-more", "scratch", "scratch-wide96", "scratch50", "e2-grow", "e2-train", "e3-grow", "e3-train", "e4-grow", "e4-train", "e5-grow", "e5-train", "fm-scratch", "fm-distill"].map(count),
         c.counts)
       for (const d of g.instances.filter((i) => i.kind === "dataset")) {
         if (c.seeds === 3) assert.isUndefined(d.params.subset, d.id)
@@ -45,8 +45,10 @@ describe("experiment pipelines", () => {
         const expectedEpochs = t.stage === "scratch50" ? c.long : t.stage.startsWith("fm-") && t.stage !== "fm-teacher" ? c.fm : c.short
         assert.strictEqual(t.params.epochs, expectedEpochs, t.id)
         if (!init) continue
-        const grow = g.byId.get(init.instances[0])!
-        const smallOf = g.byId.get(grow.inputs.find((i) => i.name === "model")!.instances[0])!
+        // a grown model's init comes from a grow stage that read a small model; small-more continues the small model
+        const from = g.byId.get(init.instances[0])!
+        const smallOf = from.kind === "train" ? from : g.byId.get(from.inputs.find((i) => i.name === "model")!.instances[0])!
+        assert.strictEqual(smallOf.stage, "small", `${t.id} starts from a small model`)
         assert.strictEqual(t.params.seed, smallOf.params.seed, `${t.id} trains with its small model's seed`)
       }
     }))
