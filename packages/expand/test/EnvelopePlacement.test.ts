@@ -11,6 +11,7 @@ import type { Model } from "@growlab/core/ModelArtifact"
 import * as Forward from "@growlab/train/Forward"
 import * as Expander from "../src/Expander.js"
 import type { AxisMap } from "../src/AxisMap.js"
+import { maxAbs } from "../src/Heatmap.js"
 import { cifarTest, cnn, gradients, randomModel } from "./support/fixtures.js"
 
 beforeAll(() => { ensureNativeSync() })
@@ -25,9 +26,12 @@ const sourcesFirst = (m: AxisMap): Int32Array => {
 const perPosition = (channels: Int32Array, size: number): Int32Array =>
   Int32Array.from({ length: size }, (_, k) => Math.floor(k / channels.length) * channels.length + channels[k % channels.length])
 
-/** Every kernel layer's (input, output) relabelling of a grown model's plan. */
+/** How one kernel layer's input and output units are relabelled (new index ← old index), and its taps. */
+interface Relabelling { readonly inOrder: Int32Array; readonly outOrder: Int32Array; readonly spatial: number }
+
+/** Every kernel layer's relabelling of a grown model's plan. */
 const relabellings = (plan: Expander.Expansion["plan"]) => {
-  const out = new Map<string, { readonly inOrder: Int32Array; readonly outOrder: Int32Array; readonly spatial: number }>()
+  const out = new Map<string, Relabelling>()
   let previous: Int32Array | undefined
   for (const layer of plan.layers.filter((l) => l.spatial > 0)) {
     const inOrder = previous === undefined
@@ -41,7 +45,7 @@ const relabellings = (plan: Expander.Expansion["plan"]) => {
 }
 
 /** A weight (or its gradient) of layer `name`, read through the relabelling: value at new index ← old index. */
-const relabel = (param: string, values: Float32Array, r: { readonly inOrder: Int32Array; readonly outOrder: Int32Array; readonly spatial: number }): Float32Array => {
+const relabel = (param: string, values: Float32Array, r: Relabelling): Float32Array => {
   const I = r.inOrder.length, O = r.outOrder.length
   const out = new Float32Array(values.length)
   if (param === "bias") {
@@ -52,12 +56,6 @@ const relabel = (param: string, values: Float32Array, r: { readonly inOrder: Int
     out[(s * I + i) * O + o] = values[(s * I + r.inOrder[i]) * O + r.outOrder[o]]
   }
   return out
-}
-
-const maxAbs = (xs: ArrayLike<number>): number => {
-  let m = 0
-  for (let i = 0; i < xs.length; i++) m = Math.max(m, Math.abs(xs[i]))
-  return m
 }
 
 describe("envelope placement", () => {

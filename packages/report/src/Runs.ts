@@ -56,12 +56,12 @@ export const group = (runs: ReadonlyArray<Run>, repeatVar = "seed"): ReadonlyArr
   }
   const entries = [...byKey.entries()].sort(([a], [b]) => compare(a, b))
   const allKeys = [...new Set(entries.flatMap(([, g]) => Object.keys(g.vars)))].sort()
-  const valuesOf = (k: string) => new Set(entries.map(([, g]) => (k in g.vars ? String(g.vars[k]) : "\u0000")))
-  const named = (k: string) => entries.some(([, g]) => k in g.vars && typeof g.vars[k] === "string")
+  const values = new Map(allKeys.map((k) => [k, new Set(entries.map(([, g]) => (k in g.vars ? String(g.vars[k]) : "\u0000"))).size]))
+  const named = new Set(allKeys.filter((k) => entries.some(([, g]) => k in g.vars && typeof g.vars[k] === "string")))
   // the var that names methods leads: named (string) vars before numeric ones, then the one with the most values
-  const telling = allKeys.filter((k) => valuesOf(k).size > 1)
-    .sort((a, b) => Number(named(b)) - Number(named(a)) || valuesOf(b).size - valuesOf(a).size || compare(a, b))
-  const bare = telling.length > 0 && (telling.length === 1 || named(telling[0])) ? telling[0] : undefined
+  const telling = allKeys.filter((k) => values.get(k)! > 1)
+    .sort((a, b) => Number(named.has(b)) - Number(named.has(a)) || values.get(b)! - values.get(a)! || compare(a, b))
+  const bare = telling.length > 0 && (telling.length === 1 || named.has(telling[0])) ? telling[0] : undefined
   return entries.map(([key, g]) => {
     const parts = telling.filter((k) => k in g.vars).map((k) => (k === bare ? String(g.vars[k]) : `${k}=${String(g.vars[k])}`))
     const first = g.runs[0]
