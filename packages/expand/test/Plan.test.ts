@@ -25,6 +25,26 @@ describe("plans of the study's CNNs", () => {
       assert.isTrue(p.preservesFunction)
     }))
 
+  it.effect("large-1: so every diagonal variant with the symmetric fallback grows the very weights of its symmetric twin, noise included", () =>
+    Effect.gen(function*() {
+      const source = randomModel(small, 3)
+      const twins: ReadonlyArray<readonly [Plan.Method, Plan.Method, Expander.Options["noise"]]> = [
+        ["diagonal", "symmetric", undefined],
+        ["noisy-diagonal", "noisy-symmetric", { scheme: "snr", snrDb: 10 }],
+        ["noisy-diagonal", "noisy-symmetric", { scheme: "scaled", distribution: "normal" }]
+      ]
+      for (const [diagonal, symmetric, noise] of twins) {
+        const a = yield* Expander.grow(source, large1, { method: diagonal, oneAxis: "symmetric", noise, seed: 7 })
+        const b = yield* Expander.grow(source, large1, { method: symmetric, noise, seed: 7 })
+        assert.deepStrictEqual(a.model.weights.map((w) => w.name), b.model.weights.map((w) => w.name))
+        a.model.weights.forEach((w, i) => assert.deepStrictEqual(w.values, b.model.weights[i].values, `${diagonal} vs ${symmetric}: ${w.name}`))
+        // on large-2 the two differ (conv3 and the Dense after the Flatten are diagonal there)
+        const c = yield* Expander.grow(source, large2, { method: diagonal, oneAxis: "symmetric", noise, seed: 7 })
+        const d = yield* Expander.grow(source, large2, { method: symmetric, noise, seed: 7 })
+        assert.notDeepEqual(c.model.weights.map((w) => Array.from(w.values)), d.model.weights.map((w) => Array.from(w.values)))
+      }
+    }))
+
   it.effect("large-2: conv3 and the Dense after the Flatten grow on both axes (×2 channels per position)", () =>
     Effect.gen(function*() {
       const p = yield* Plan.make(small, large2, { method: "diagonal", oneAxis: "random" })
