@@ -23,6 +23,7 @@ import * as DataTable from "./DataTable.js"
 import * as Expansions from "./Expansions.js"
 import * as Html from "./Html.js"
 import * as Runs from "./Runs.js"
+import * as Twins from "./Twins.js"
 
 export const Params = Schema.Struct({
   title: Schema.optional(Schema.String),
@@ -160,6 +161,8 @@ export const reportStage = Stage.make<Params>({
         return inRun ? [{ label: inRun.group.label, runs: inRun.group.runs }] : separateFor(m.group.vars).map(referenceRunsOf)
       }
       const significance = Analysis.significanceTable(stats, testReferencesOf, params.alpha)
+      const twinList = Twins.find(groups, params.repeatVar)
+      const twins = twinList.length > 0 ? Twins.table(twinList, params.repeatVar) : undefined
       const matches = Analysis.scratchMatch(stats, (m) => separateFor(m.group.vars).map(referenceRunsOf))
       const match = matches.length > 0 ? Analysis.matchTable(matches) : undefined
 
@@ -241,7 +244,8 @@ export const reportStage = Stage.make<Params>({
         title: "Performance",
         blocks: [
           { _tag: "table", table: performance },
-          ...(significance.rows.length > 0 ? [{ _tag: "table", table: significance } as Html.Block] : [])
+          ...(significance.rows.length > 0 ? [{ _tag: "table", table: significance } as Html.Block] : []),
+          ...(twins ? [{ _tag: "table", table: twins } as Html.Block] : [])
         ]
       })
       sections.push({ id: "curves", title: "Learning curves", blocks: curveBlocks })
@@ -343,7 +347,7 @@ export const reportStage = Stage.make<Params>({
       const html = Html.render(title, meta, sections)
       yield* writeTextAtomic(ctx.output("report"), html)
 
-      const tables = [claims, performance, time, significance.rows.length ? significance : undefined, match, compute, timeToTarget, expansion, curves, gradcamTable]
+      const tables = [claims, performance, time, significance.rows.length ? significance : undefined, twins, match, compute, timeToTarget, expansion, curves, gradcamTable]
         .filter((t): t is DataTable.DataTable => t !== undefined)
       const dir = ctx.output("tables")
       yield* fs.makeDirectory(dir, { recursive: true })

@@ -1,0 +1,52 @@
+/**
+ * Methods that are the same experiment under two names: every run of one repeats a run of the other with the same
+ * repeat value (seed) epoch by epoch, to the last bit of training and validation loss and accuracy. Training is
+ * deterministic here, so this happens exactly when two configurations hand the trainer the same network, for
+ * example a diagonal expansion into a target where no layer grows on both axes (it falls back to symmetric). A reader
+ * should count such a pair once: they are not independent evidence.
+ */
+import type * as DataTable from "./DataTable.js"
+import type * as Runs from "./Runs.js"
+
+/** Methods (two or more, by label) whose runs are identical, and the number of runs each has. */
+export interface TwinSet {
+  readonly methods: ReadonlyArray<string>
+  readonly runs: number
+}
+
+/** Seconds differ run to run, so only what training computes is compared. */
+const fingerprint = (g: Runs.Group, repeatVar: string): string =>
+  [...g.runs]
+    .map((r) => `${String(r.vars[repeatVar] ?? "")}:` +
+      [...r.metrics.epochs].sort((a, b) => a.epoch - b.epoch)
+        .map((e) => [e.epoch, e.trainLoss, e.trainAccuracy, e.valLoss, e.valAccuracy].join(",")).join(";"))
+    .sort()
+    .join("|")
+
+/** Every set of methods that repeat one another. */
+export const find = (groups: ReadonlyArray<Runs.Group>, repeatVar: string): ReadonlyArray<TwinSet> => {
+  const classes = new Map<string, Array<Runs.Group>>()
+  for (const g of groups) {
+    if (g.runs.length === 0 || g.runs.every((r) => r.metrics.epochs.length === 0)) continue
+    const key = fingerprint(g, repeatVar)
+    classes.set(key, [...(classes.get(key) ?? []), g])
+  }
+  return [...classes.values()]
+    .filter((c) => c.length > 1)
+    .map((c): TwinSet => ({ methods: c.map((g) => g.label).sort((a, b) => a.localeCompare(b)), runs: c[0].runs.length }))
+    .sort((a, b) => a.methods[0].localeCompare(b.methods[0]))
+}
+
+export const table = (twins: ReadonlyArray<TwinSet>, repeatVar: string): DataTable.DataTable => ({
+  name: "twins",
+  title: "Identical methods",
+  caption: `Methods whose every run repeats a run of the other(s) with the same '${repeatVar}' epoch by epoch (training ` +
+    "and validation loss and accuracy equal to the last bit): the configurations trained the same network, e.g. a " +
+    "diagonal expansion into a target where no layer grows on both axes, which falls back to symmetric. Count each " +
+    "pair once; they are not independent results.",
+  columns: [
+    { key: "methods", title: "Identical methods", format: "text" },
+    { key: "runs", title: "Runs each", format: "int" }
+  ],
+  rows: twins.map((t) => ({ methods: t.methods.join(" = "), runs: t.runs }))
+})
