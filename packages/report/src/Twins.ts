@@ -27,7 +27,10 @@ const fingerprint = (g: Runs.Group, repeatVar: string): string =>
 export const find = (groups: ReadonlyArray<Runs.Group>, repeatVar: string): ReadonlyArray<TwinSet> => {
   const classes = new Map<string, Array<Runs.Group>>()
   for (const g of groups) {
-    if (g.runs.length === 0 || g.runs.every((r) => r.metrics.epochs.length === 0)) continue
+    // diverged runs (NaN losses, chance accuracy) all look alike without being the same network
+    const finite = g.runs.every((r) => r.metrics.epochs.length > 0 &&
+      r.metrics.epochs.every((e) => [e.trainLoss, e.trainAccuracy, e.valLoss, e.valAccuracy].every(Number.isFinite)))
+    if (g.runs.length === 0 || !finite) continue
     const key = fingerprint(g, repeatVar)
     classes.set(key, [...(classes.get(key) ?? []), g])
   }

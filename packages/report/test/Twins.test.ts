@@ -36,6 +36,14 @@ describe("identical methods", () => {
           runs.push(yield* writeRun(dir, `near-copy--${target}--${seed}`, { method: "near-copy", target, seed }, nudged))
         }
       }
+      // two methods that diverged: NaN losses at chance accuracy look alike without being the same network
+      for (const method of ["collapsed-a", "collapsed-b"]) {
+        const diverged: MetricsArtifact.Metrics = {
+          info: {},
+          epochs: [1, 2].map((epoch) => ({ epoch, trainLoss: NaN, trainAccuracy: 0.1, valLoss: NaN, valAccuracy: 0.1, seconds: 20, learningRate: 1e-3 }))
+        }
+        runs.push(yield* writeRun(dir, `${method}--1`, { method, target: "one-axis", seed: 1 }, diverged))
+      }
       yield* runStage(reportStage, {}, { outDir: `${dir}/out`, inputs: { runs }, log: () => {} })
       const rows = tableFromIPC(readFileSync(`${dir}/out/tables/twins.arrow`)).toArray().map((r) => r.toJSON() as Record<string, unknown>)
       assert.deepStrictEqual(rows.map((r) => [r.methods, r.runs]), [["diagonal, target=one-axis = symmetric, target=one-axis", 3]])
