@@ -5,6 +5,7 @@
  * example a diagonal expansion into a target where no layer grows on both axes (it falls back to symmetric). A reader
  * should count such a pair once: they are not independent evidence.
  */
+import type { EpochMetrics } from "@growlab/core/MetricsArtifact"
 import type * as DataTable from "./DataTable.js"
 import type * as Runs from "./Runs.js"
 
@@ -14,12 +15,14 @@ export interface TwinSet {
   readonly runs: number
 }
 
-/** Seconds differ run to run, so only what training computes is compared. */
+/** What training computes in an epoch (seconds differ run to run, so they are not compared). */
+const computed = (e: EpochMetrics): ReadonlyArray<number> =>
+  [e.trainLoss, e.trainAccuracy, e.valLoss, e.valAccuracy]
+
 const fingerprint = (g: Runs.Group, repeatVar: string): string =>
   [...g.runs]
     .map((r) => `${String(r.vars[repeatVar] ?? "")}:` +
-      [...r.metrics.epochs].sort((a, b) => a.epoch - b.epoch)
-        .map((e) => [e.epoch, e.trainLoss, e.trainAccuracy, e.valLoss, e.valAccuracy].join(",")).join(";"))
+      [...r.metrics.epochs].sort((a, b) => a.epoch - b.epoch).map((e) => [e.epoch, ...computed(e)].join(",")).join(";"))
     .sort()
     .join("|")
 
@@ -27,10 +30,11 @@ const fingerprint = (g: Runs.Group, repeatVar: string): string =>
 export const find = (groups: ReadonlyArray<Runs.Group>, repeatVar: string): ReadonlyArray<TwinSet> => {
   const classes = new Map<string, Array<Runs.Group>>()
   for (const g of groups) {
-    // diverged runs (NaN losses, chance accuracy) all look alike without being the same network
-    const finite = g.runs.every((r) => r.metrics.epochs.length > 0 &&
-      r.metrics.epochs.every((e) => [e.trainLoss, e.trainAccuracy, e.valLoss, e.valAccuracy].every(Number.isFinite)))
-    if (g.runs.length === 0 || !finite) continue
+    // only groups with finite metrics in every epoch: diverged runs (NaN losses, chance accuracy) all look alike
+    // without being the same network
+    const comparable = g.runs.length > 0 &&
+      g.runs.every((r) => r.metrics.epochs.length > 0 && r.metrics.epochs.every((e) => computed(e).every(Number.isFinite)))
+    if (!comparable) continue
     const key = fingerprint(g, repeatVar)
     classes.set(key, [...(classes.get(key) ?? []), g])
   }
