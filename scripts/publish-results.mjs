@@ -2,14 +2,22 @@
 // Copies the Markdown summary of every finished report of a pipeline into docs/results/<pipeline>/<report>.md, so the
 // tables the pipelines produced can be read on the main branch without running anything. A report counts as finished
 // when its manifest's params hash is the one the pipeline file asks for now; stale or missing reports are listed and
-// their old copies removed. The HTML reports (with figures) stay in artifacts/<pipeline>/<report>/report.html.
+// their old copies removed. With --html the self-contained HTML report (figures inlined) is copied too, as
+// docs/results/<pipeline>/<report>.html; without it the HTML reports stay in artifacts/<pipeline>/<report>/report.html
+// and earlier HTML copies are left as they are.
 //
-//   node scripts/publish-results.mjs study
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs"
+//   node scripts/publish-results.mjs study [--html]
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs"
 import { join, relative } from "node:path"
 import { pipelineFromArgs, root } from "./pipeline-instances.mjs"
 
-const { name, artifacts, instances, currentManifest } = pipelineFromArgs("publish-results.mjs")
+const { name, flags, artifacts, instances, currentManifest } = pipelineFromArgs("publish-results.mjs", " [--html]")
+const unknown = flags.filter((f) => f !== "--html")
+if (unknown.length > 0) {
+  console.error(`publish-results.mjs: unknown option ${unknown.join(" ")} (expected: --html)`)
+  process.exit(2)
+}
+const html = flags.includes("--html")
 const outDir = process.env.GROWLAB_RESULTS_DIR ?? join(root, "docs", "results", name)
 const done = (inst) => currentManifest(inst) !== undefined
 const published = []
@@ -18,9 +26,12 @@ mkdirSync(outDir, { recursive: true })
 for (const inst of instances.filter((i) => i.kind === "report")) {
   const target = join(outDir, `${inst.id}.md`)
   const summary = join(artifacts, name, inst.id, "summary.md")
+  const htmlTarget = join(outDir, `${inst.id}.html`)
+  const report = join(artifacts, name, inst.id, "report.html")
   if (!done(inst) || !existsSync(summary)) {
     missing.push(inst.id)
     rmSync(target, { force: true })
+    rmSync(htmlTarget, { force: true })
     continue
   }
   const upstream = instances.filter((i) => inst.upstream.includes(i.id))
@@ -32,6 +43,12 @@ for (const inst of instances.filter((i) => i.kind === "report")) {
   writeFileSync(tmp, header + readFileSync(summary, "utf8"))
   renameSync(tmp, target)
   published.push(relative(root, target))
+  if (html && existsSync(report)) {
+    const htmlTmp = `${htmlTarget}.tmp-${process.pid}`
+    copyFileSync(report, htmlTmp)
+    renameSync(htmlTmp, htmlTarget)
+    published.push(relative(root, htmlTarget))
+  }
 }
 console.log(`published ${published.length}: ${published.join(", ") || "none"}`)
 if (missing.length > 0) console.log(`not finished (nothing published): ${missing.join(", ")}`)

@@ -10,6 +10,7 @@ import * as Path from "@effect/platform/Path"
 import { expectKind, readTable } from "@growlab/core/ArtifactStore"
 import type { InputArtifact } from "@growlab/core/Stage"
 import type { Table } from "apache-arrow"
+import * as Runs from "./Runs.js"
 
 export interface LayerRow {
   readonly layer: string
@@ -132,3 +133,19 @@ export const read = (a: InputArtifact) =>
       figures: yield* figuresIn(path.join(path.dirname(a.path), "figures"))
     } satisfies Expansion
   })
+
+/**
+ * Of each method's repeats (expansions whose vars differ only in `repeatVar`), the first: the one with the lowest
+ * value of `repeatVar` (those without it count as their own method). Order of first appearance is kept.
+ */
+export const firstRepeats = (expansions: ReadonlyArray<Expansion>, repeatVar: string): ReadonlyArray<Expansion> => {
+  const first = new Map<string, Expansion>()
+  for (const e of expansions) {
+    const key = Runs.keyOf(Object.fromEntries(Object.entries(e.vars).filter(([k]) => k !== repeatVar))) || e.stage
+    const seen = first.get(key)
+    const value = e.vars[repeatVar]
+    if (!seen || (value !== undefined && (seen.vars[repeatVar] === undefined || Runs.compare(value, seen.vars[repeatVar]) < 0))) first.set(key, e)
+  }
+  const chosen = new Set(first.values())
+  return expansions.filter((e) => chosen.has(e))
+}

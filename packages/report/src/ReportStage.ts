@@ -9,6 +9,7 @@ import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Path from "@effect/platform/Path"
+import { createHash } from "node:crypto"
 import { tableToIPC } from "apache-arrow"
 import { writeFileAtomic, writeTextAtomic } from "@growlab/core/ArtifactStore"
 import { StageFailure } from "@growlab/core/Errors"
@@ -45,6 +46,12 @@ export const Params = Schema.Struct({
   sortBy: Schema.optionalWith(Schema.Literal(...Analysis.SortKey), { default: () => "val_accuracy" as const }),
   /** Which weight heatmaps of the expansions to embed: all, only the expanded kernels ("after"), or none. */
   weightFigures: Schema.optionalWith(Schema.Literal("all", "after", "none"), { default: () => "all" as const }),
+  /**
+   * Of which repeats of a method to embed the weight heatmaps: "first" (the lowest `repeatVar` value; its repeats differ
+   * only in their seeds) or "all". Either way a heatmap identical to one already embedded (the small model's weights
+   * before expansion, shared by every method grown from it) is embedded once.
+   */
+  weightFigureRepeats: Schema.optionalWith(Schema.Literal("first", "all"), { default: () => "first" as const }),
   /**
    * Vars to draw the learning curves apart by: one set of curves per combination of their values (a method without
    * one of these vars appears in every set), so a report of many methods keeps each chart readable. Empty: one set.
@@ -273,16 +280,35 @@ export const reportStage = Stage.make<Params>({
       // expansions: table and weight heatmaps
       if (expansion) {
         const blocks: Array<Html.Block> = [{ _tag: "table", table: expansion }]
+        const shown = params.weightFigureRepeats === "first" ? Expansions.firstRepeats(expansions, params.repeatVar) : expansions
+        const embedded = new Map<string, string>()
+        if (params.weightFigures !== "none" && shown.length < expansions.length) {
+          blocks.push({ _tag: "paragraph", text: `Weight heatmaps of each method's first ${params.repeatVar} (${shown.length} of ${expansions.length} expansions): its other ${params.repeatVar}s grow their own small model the same way.` })
+        }
         for (const [i, e] of expansions.entries()) {
+          if (!shown.includes(e)) continue
           const chosen = params.weightFigures === "none" ? [] : params.weightFigures === "after"
             ? e.figures.filter((f) => f.what === "after" || (f.what === undefined && /after/i.test(path.basename(f.file))))
             : e.figures
           if (chosen.length === 0) continue
+          const label = labelOfVars(e.vars, e.method)
           const figs: Array<Html.Figure> = []
+          /** Heatmaps not embedded again, by the expansion that shows them. */
+          const again = new Map<string, Array<string>>()
           for (const f of chosen) {
-            figs.push({ id: `expansion-${i}-${path.basename(f.file, ".png").replace(/[^A-Za-z0-9_-]+/g, "-")}`, caption: `${e.method}: ${f.caption}`, png: yield* readPng(f.file) })
+            const png = yield* readPng(f.file)
+            const digest = createHash("sha256").update(png).digest("hex")
+            const first = embedded.get(digest)
+            if (first !== undefined) {
+              again.set(first, [...(again.get(first) ?? []), path.basename(f.file, ".png").replace(/[._]+/g, " ")])
+              continue
+            }
+            embedded.set(digest, label)
+            figs.push({ id: `expansion-${i}-${path.basename(f.file, ".png").replace(/[^A-Za-z0-9_-]+/g, "-")}`, caption: `${label}: ${f.caption}`, png })
           }
-          blocks.push({ _tag: "paragraph", text: `Weights after expansion: ${e.method}.` }, { _tag: "gallery", figures: figs })
+          const shownBefore = [...again.entries()].map(([by, names]) => ` Identical to the heatmaps of ${by} above: ${names.join(", ")}.`).join("")
+          blocks.push({ _tag: "paragraph", text: `Weights after expansion: ${label}.${shownBefore}` })
+          if (figs.length > 0) blocks.push({ _tag: "gallery", figures: figs })
         }
         sections.push({ id: "expansions", title: "Expansions", blocks })
       }

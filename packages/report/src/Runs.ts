@@ -30,10 +30,12 @@ export const load = (inputs: ReadonlyArray<InputArtifact>) =>
   Effect.forEach(inputs, (a) =>
     Effect.map(MetricsArtifact.read(a.path), (metrics): Run => ({ path: a.path, stage: a.stage, vars: a.vars, metrics })))
 
-const compare = (a: string | number | boolean, b: string | number | boolean): number =>
+/** Orders var values: numbers numerically, anything else by its string. */
+export const compare = (a: string | number | boolean, b: string | number | boolean): number =>
   typeof a === "number" && typeof b === "number" ? a - b : String(a) < String(b) ? -1 : String(a) > String(b) ? 1 : 0
 
-const keyOf = (vars: Vars): string =>
+/** Canonical key of a set of vars (sorted `k=v` pairs). */
+export const keyOf = (vars: Vars): string =>
   Object.keys(vars).sort().map((k) => `${k}=${String(vars[k])}`).join(",")
 
 /** The stage name without its matrix suffix (`large--method=x--seed=1` → `large`). */

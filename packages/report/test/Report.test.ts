@@ -5,6 +5,7 @@ import { NodeContext } from "@effect/platform-node"
 import { tableFromIPC } from "apache-arrow"
 import { readFileSync } from "node:fs"
 import type * as MetricsArtifact from "@growlab/core/MetricsArtifact"
+import * as Png from "@growlab/core/Png"
 import * as Stats from "@growlab/core/Stats"
 import { runStage } from "@growlab/core/StageContext"
 import { reportStage } from "../src/ReportStage.js"
@@ -169,6 +170,40 @@ describe("report stage", () => {
       assert.notMatch(html, /(src|href)="(?!data:|#)/, "nothing outside the file is referenced")
       // a Grad-CAM artifact is named by its vars, the method first
       assert.include(html, "Grad-CAM: scratch, target=large2, learningRate=0.001, seed=1")
+    }).pipe(Effect.provide(NodeContext.layer)))
+})
+
+describe("weight heatmaps", () => {
+  /** An 8×8 PNG of one colour: equal bytes for equal `v`. */
+  const png = (v: number) => Png.encode(8, 8, new Uint8Array(8 * 8 * 3).fill(v), 3)
+  /** Two seeds of diagonal and one of symmetric, all grown from one small model (the same "before" heatmap). */
+  const writeThree = (dir: string) =>
+    Effect.gen(function*() {
+      const before = png(7)
+      return [
+        yield* writeExpansion(dir, "diagonal", 7.5, 0.25, { seed: 2, figures: { "a.before.png": before, "b.after.png": png(20) } }),
+        yield* writeExpansion(dir, "diagonal", 7.5, 0.25, { seed: 1, figures: { "a.before.png": before, "b.after.png": png(10) } }),
+        yield* writeExpansion(dir, "symmetric", null, 1e-6, { seed: 1, figures: { "a.before.png": before, "b.after.png": png(30) } })
+      ]
+    })
+  const embedded = (html: string) => [...html.matchAll(/data-figure="(expansion-[^"]+)"/g)].map((m) => m[1])
+
+  it.scoped("embed each method's first seed and a heatmap shared by several expansions once", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const runs = yield* writeStudy(dir)
+      const expansions = yield* writeThree(dir)
+      yield* runStage(reportStage, {}, { outDir: `${dir}/first`, inputs: { runs, expansions }, log: () => {} })
+      const html = readFileSync(`${dir}/first/report.html`, "utf8")
+      // expansion 1 is diagonal seed 1 (seed 2 comes first in the inputs), expansion 2 symmetric
+      assert.deepStrictEqual(embedded(html), ["expansion-1-a-before", "expansion-1-b-after", "expansion-2-b-after"])
+      assert.include(html, "first seed (2 of 3 expansions)")
+      assert.include(html, "Weights after expansion: symmetric, seed=1. Identical to the heatmaps of diagonal, seed=1 above: a before.")
+      yield* runStage(reportStage, { weightFigureRepeats: "all" }, { outDir: `${dir}/all`, inputs: { runs, expansions }, log: () => {} })
+      assert.deepStrictEqual(embedded(readFileSync(`${dir}/all/report.html`, "utf8")),
+        ["expansion-0-a-before", "expansion-0-b-after", "expansion-1-b-after", "expansion-2-b-after"])
+      yield* runStage(reportStage, { weightFigures: "after" }, { outDir: `${dir}/after`, inputs: { runs, expansions }, log: () => {} })
+      assert.deepStrictEqual(embedded(readFileSync(`${dir}/after/report.html`, "utf8")), ["expansion-1-b-after", "expansion-2-b-after"])
     }).pipe(Effect.provide(NodeContext.layer)))
 })
 

@@ -51,7 +51,11 @@ export const writeRun = (dir: string, name: string, vars: InputArtifact["vars"],
   })
 
 /** An `expansion.arrow` in the layout @growlab/expand documents, with one noisy layer, plus a heatmap PNG. */
-export const writeExpansion = (dir: string, method: string, snrDb: number | null, maxAbsDiff: number) =>
+/**
+ * An expansion artifact of `method` with one 8×8 heatmap `conv2-kernel.png` (its pixels depend on the length of `method`); with `seed`, the artifact of that repeat
+ * (its own stage and vars), and `figures` (name → PNG bytes) replaces the heatmap.
+ */
+export const writeExpansion = (dir: string, method: string, snrDb: number | null, maxAbsDiff: number, options: { readonly seed?: number; readonly figures?: Readonly<Record<string, Uint8Array>> } = {}) =>
   Effect.gen(function*() {
     const f64 = (xs: Array<number | null>) => vectorFromArray(xs, new Float64())
     const utf8 = (xs: Array<string>) => vectorFromArray(xs, new Utf8())
@@ -67,12 +71,15 @@ export const writeExpansion = (dir: string, method: string, snrDb: number | null
     })
     const summary = { method, preserved: maxAbsDiff < 1e-4, random: { count: 8, maxAbsDiff, maxAbsLogits: 3, relativeDiff: maxAbsDiff / 3 }, real: null }
     const meta = new Map([["growlab.kind", "expansion"], ["growlab.schemaVersion", "1"], ["growlab.method", method], ["growlab.summary", JSON.stringify(summary)]])
-    const path = `${dir}/grow--method=${method}/expansion.arrow`
+    const stage = `grow--method=${method}${options.seed === undefined ? "" : `--seed=${options.seed}`}`
+    const path = `${dir}/${stage}/expansion.arrow`
     yield* writeTable(path, new Table(new ArrowSchema(t.schema.fields, meta), t.batches))
     const pixels = new Uint8Array(8 * 8 * 3)
-    for (let i = 0; i < 64; i++) pixels.set(Png.diverging(Math.sin(i)), i * 3)
-    yield* writeFileAtomic(`${dir}/grow--method=${method}/figures/conv2-kernel.png`, Png.encode(8, 8, pixels, 3))
-    return { path, stage: `grow--method=${method}`, vars: { method } } satisfies InputArtifact
+    for (let i = 0; i < 64; i++) pixels.set(Png.diverging(Math.sin(i + method.length)), i * 3)
+    const figures = options.figures ?? { "conv2-kernel.png": Png.encode(8, 8, pixels, 3) }
+    for (const [name, png] of Object.entries(figures)) yield* writeFileAtomic(`${dir}/${stage}/figures/${name}`, png)
+    const vars: InputArtifact["vars"] = options.seed === undefined ? { method } : { method, seed: options.seed }
+    return { path, stage, vars } satisfies InputArtifact
   })
 
 /** A Grad-CAM artifact with a centred importance map per layer, a placement figure and an index. */
