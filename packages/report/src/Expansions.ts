@@ -141,7 +141,7 @@ export const read = (a: InputArtifact) =>
 export const firstRepeats = (expansions: ReadonlyArray<Expansion>, repeatVar: string): ReadonlyArray<Expansion> => {
   const first = new Map<string, Expansion>()
   for (const e of expansions) {
-    const key = Runs.keyOf(Object.fromEntries(Object.entries(e.vars).filter(([k]) => k !== repeatVar))) || e.stage
+    const key = Runs.keyOf(Runs.methodVars(e.vars, repeatVar)) || e.stage
     const seen = first.get(key)
     const value = e.vars[repeatVar]
     if (!seen || (value !== undefined && (seen.vars[repeatVar] === undefined || Runs.compare(value, seen.vars[repeatVar]) < 0))) first.set(key, e)

@@ -280,13 +280,13 @@ export const reportStage = Stage.make<Params>({
       // expansions: table and weight heatmaps
       if (expansion) {
         const blocks: Array<Html.Block> = [{ _tag: "table", table: expansion }]
-        const shown = params.weightFigureRepeats === "first" ? Expansions.firstRepeats(expansions, params.repeatVar) : expansions
+        const shown = new Set(params.weightFigureRepeats === "first" ? Expansions.firstRepeats(expansions, params.repeatVar) : expansions)
         const embedded = new Map<string, string>()
-        if (params.weightFigures !== "none" && shown.length < expansions.length) {
-          blocks.push({ _tag: "paragraph", text: `Weight heatmaps of each method's first ${params.repeatVar} (${shown.length} of ${expansions.length} expansions): its other ${params.repeatVar}s grow their own small model the same way.` })
+        if (params.weightFigures !== "none" && shown.size < expansions.length) {
+          blocks.push({ _tag: "paragraph", text: `Weight heatmaps of each method's first ${params.repeatVar} (${shown.size} of ${expansions.length} expansions): its other ${params.repeatVar}s grow their own small model the same way.` })
         }
         for (const [i, e] of expansions.entries()) {
-          if (!shown.includes(e)) continue
+          if (!shown.has(e)) continue
           const chosen = params.weightFigures === "none" ? [] : params.weightFigures === "after"
             ? e.figures.filter((f) => f.what === "after" || (f.what === undefined && /after/i.test(path.basename(f.file))))
             : e.figures

@@ -38,6 +38,10 @@ export const compare = (a: string | number | boolean, b: string | number | boole
 export const keyOf = (vars: Vars): string =>
   Object.keys(vars).sort().map((k) => `${k}=${String(vars[k])}`).join(",")
 
+/** The vars that name a method: all but the repeat variable. */
+export const methodVars = (vars: Vars, repeatVar: string): Vars =>
+  Object.fromEntries(Object.entries(vars).filter(([k]) => k !== repeatVar))
+
 /** The stage name without its matrix suffix (`large--method=x--seed=1` → `large`). */
 export const baseStage = (stage: string): string => stage.split("--")[0]
 
@@ -50,7 +54,7 @@ export const baseStage = (stage: string): string => stage.split("--")[0]
 export const group = (runs: ReadonlyArray<Run>, repeatVar = "seed"): ReadonlyArray<Group> => {
   const byKey = new Map<string, { vars: Record<string, string | number | boolean>; runs: Array<Run> }>()
   for (const r of runs) {
-    const vars = Object.fromEntries(Object.entries(r.vars).filter(([k]) => k !== repeatVar))
+    const vars = methodVars(r.vars, repeatVar)
     const key = keyOf(vars) || `stage=${baseStage(r.stage)}|${String(r.metrics.info.method ?? "")}`
     const g = byKey.get(key) ?? { vars, runs: [] }
     g.runs.push(r)

@@ -50,10 +50,10 @@ export const writeRun = (dir: string, name: string, vars: InputArtifact["vars"],
     return { path, stage: name, vars } satisfies InputArtifact
   })
 
-/** An `expansion.arrow` in the layout @growlab/expand documents, with one noisy layer, plus a heatmap PNG. */
 /**
- * An expansion artifact of `method` with one 8×8 heatmap `conv2-kernel.png` (its pixels depend on the length of `method`); with `seed`, the artifact of that repeat
- * (its own stage and vars), and `figures` (name → PNG bytes) replaces the heatmap.
+ * An `expansion.arrow` of `method` in the layout @growlab/expand documents, with one noisy layer, plus an 8×8 heatmap
+ * `conv2-kernel.png` (its pixels depend on the length of `method`). With `seed`: the artifact of that repeat (its own
+ * stage and vars); `figures` (name → PNG bytes) replaces the heatmap.
  */
 export const writeExpansion = (dir: string, method: string, snrDb: number | null, maxAbsDiff: number, options: { readonly seed?: number; readonly figures?: Readonly<Record<string, Uint8Array>> } = {}) =>
   Effect.gen(function*() {
