@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { appendFileSync, existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
-import { makeWorkspaceCopy, type WorkspaceCopy } from "./workspaceCopy.js"
+import { makeWorkspaceCopy, nxFailure, type WorkspaceCopy } from "./workspaceCopy.js"
 
 let ws: WorkspaceCopy
 
@@ -21,7 +21,7 @@ const nx = (...args: Array<string>) => ws.exec("npx", ["nx", ...args, "--output-
 
 const runSmoke = () => {
   const r = nx("run", "pipelines:smoke")
-  if (r.code !== 0) throw new Error(`nx run pipelines:smoke failed:\n${r.output.slice(-6000)}`)
+  if (r.code !== 0) throw new Error(nxFailure("nx run pipelines:smoke", r))
   return r
 }
 

@@ -67,3 +67,23 @@ export const makeWorkspaceCopy = (): WorkspaceCopy => {
     }
   }
 }
+
+// eslint-disable-next-line no-control-regex
+const ansi = /\u001b\[[0-9;]*m/g
+
+/**
+ * Explains a failed `nx run … --output-style=static`: the output of each task Nx lists under "Failed tasks" (its
+ * own block, which the end of a long log no longer holds), then the log's tail.
+ */
+export const nxFailure = (what: string, r: { code: number; output: string }, tail = 3000): string => {
+  const text = r.output.replace(ansi, "")
+  const failed = [...(text.split("Failed tasks:")[1] ?? "").matchAll(/^\s*- (\S+)$/gm)].map((m) => m[1]!)
+  const blocks = failed.map((task) => {
+    const start = text.lastIndexOf(`> nx run ${task}`)
+    if (start < 0) return `${task}: no output of its own in the log`
+    const end = text.indexOf("\n> nx run ", start + 1)
+    const block = text.slice(start, end < 0 ? undefined : end).trimEnd()
+    return block.length > 8000 ? `${block.slice(0, 1000)}\n…\n${block.slice(-7000)}` : block
+  })
+  return [`${what} failed (exit code ${r.code})`, ...blocks.map((b) => `── failed task ──\n${b}`), `── end of the log ──\n${text.slice(-tail)}`].join("\n")
+}
