@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { appendFileSync, existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
-import { makeWorkspaceCopy, nxFailure, type WorkspaceCopy } from "./workspaceCopy.js"
+import { makeWorkspaceCopy, runNx, type WorkspaceCopy } from "./workspaceCopy.js"
 
 let ws: WorkspaceCopy
 
@@ -19,11 +19,7 @@ const executed = (): Array<string> => {
 
 const nx = (...args: Array<string>) => ws.exec("npx", ["nx", ...args, "--output-style=static"])
 
-const runSmoke = () => {
-  const r = nx("run", "pipelines:smoke")
-  if (r.code !== 0) throw new Error(nxFailure("nx run pipelines:smoke", r))
-  return r
-}
+const runSmoke = () => runNx(ws, "pipelines:smoke")
 
 const editJson = (file: string, edit: (v: any) => void) => {
   const path = join(ws.dir, file)

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { existsSync, readFileSync, readdirSync, rmSync } from "node:fs"
 import { join } from "node:path"
-import { makeWorkspaceCopy, nxFailure, type WorkspaceCopy } from "./workspaceCopy.js"
+import { makeWorkspaceCopy, runNx, type WorkspaceCopy } from "./workspaceCopy.js"
 
 let ws: WorkspaceCopy
 
@@ -17,8 +17,7 @@ describe("quick pipelines end to end", () => {
 
   for (const pipeline of ["study-quick"]) {
     it(`nx run pipelines:${pipeline}`, () => {
-      const r = ws.exec("npx", ["nx", "run", `pipelines:${pipeline}`, "--output-style=static"])
-      if (r.code !== 0) throw new Error(nxFailure(`nx run pipelines:${pipeline}`, r))
+      runNx(ws, `pipelines:${pipeline}`)
       const dir = join(ws.dir, "artifacts", pipeline)
       const stages = readdirSync(dir).filter((d) => !d.startsWith("."))
       // every stage instance left a manifest; the report stage(s) wrote HTML, Markdown and tables
@@ -64,8 +63,7 @@ describe("quick pipelines end to end", () => {
       expect(ran.length).toBe(stages.length)
       rmSync(ws.runLog)
       for (const target of ["pipelines:exp4-quick", "pipelines:study-quick"]) {
-        const again = ws.exec("npx", ["nx", "run", target, "--output-style=static"])
-        if (again.code !== 0) throw new Error(nxFailure(target, again))
+        runNx(ws, target)
         expect(existsSync(ws.runLog) ? readFileSync(ws.runLog, "utf8").trim() : "", `${target} executed stages`).toBe("")
       }
     }, 30 * 60_000)
