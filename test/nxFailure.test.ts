@@ -76,8 +76,10 @@ describe("runNx", () => {
       { code: 1, output: block("p--a:run", "done") + block("p--b:run", segfault) + failedList("p--b:run"), ran: ["p/a", "p/b"] },
       { code: 0, output: block("p--b:run", "done") + block("p--c:run", "done"), ran: ["p/b", "p/c"] }
     ])
-    expect(runNx(ws, "pipelines:p").code).toBe(0)
+    const warnings: Array<string> = []
+    expect(runNx(ws, "pipelines:p", (m) => warnings.push(m)).code).toBe(0)
     expect(calls).toHaveLength(2)
+    expect(warnings.join("")).toBe("[e2e] nx run pipelines:p: p--b:run died of a native TensorFlow crash:\nSegmentation fault\n[e2e] running it once more\n")
     expect(readFileSync(runLog, "utf8").split("\n").filter(Boolean)).toEqual(["p/a", "p/b", "p/c"])
   })
 
@@ -87,14 +89,16 @@ describe("runNx", () => {
       output: block("p--a:run", checkFailure) + block("p--b:run", "StageFailure: loss is NaN") + failedList("p--a:run", "p--b:run"),
       ran: ["p/a", "p/b"]
     }])
-    expect(() => runNx(ws, "pipelines:p")).toThrow(/p--b:run\n\nStageFailure: loss is NaN/)
+    expect(() => runNx(ws, "pipelines:p", () => {})).toThrow(/p--b:run\n\nStageFailure: loss is NaN/)
     expect(calls).toHaveLength(1)
   })
 
   it("runs it again only once", () => {
     const crashed = { code: 1, output: block("p--a:run", checkFailure) + failedList("p--a:run"), ran: ["p/a"] }
     const { ws, calls } = fake([crashed, { ...crashed }])
-    expect(() => runNx(ws, "pipelines:p")).toThrow(/run again after a native crash\) failed/)
+    const warnings: Array<string> = []
+    expect(() => runNx(ws, "pipelines:p", (m) => warnings.push(m))).toThrow(/run again after a native crash\) failed/)
+    expect(warnings).toHaveLength(1)
     expect(calls).toHaveLength(2)
   })
 })

@@ -110,7 +110,11 @@ const runLogLine = (task: string): string => task.replace(/:run$/, "").replace("
  * every finished task from its cache and reruns only the crashed ones and what depends on them. The crashed tasks'
  * first lines in the run log are dropped, so counts of executed stages stay exact.
  */
-export const runNx = (ws: WorkspaceCopy, target: string): { code: number; output: string } => {
+export const runNx = (
+  ws: WorkspaceCopy,
+  target: string,
+  warn: (message: string) => void = (m) => { process.stderr.write(m) }
+): { code: number; output: string } => {
   const run = () => ws.exec("npx", ["nx", "run", target, "--output-style=static"])
   const first = run()
   if (first.code === 0) return first
@@ -118,7 +122,7 @@ export const runNx = (ws: WorkspaceCopy, target: string): { code: number; output
   if (failed.length === 0 || !failed.every(({ block }) => block !== null && nativeCrash.test(block))) {
     throw new Error(nxFailure(`nx run ${target}`, first))
   }
-  process.stderr.write(`[e2e] nx run ${target}: ${failed.map((f) => f.task).join(", ")} died of a native TensorFlow crash:\n` +
+  warn(`[e2e] nx run ${target}: ${failed.map((f) => f.task).join(", ")} died of a native TensorFlow crash:\n` +
     failed.map((f) => f.block!.split("\n").filter((l) => nativeCrash.test(l)).join("\n")).join("\n") + "\n[e2e] running it once more\n")
   if (existsSync(ws.runLog)) {
     const lines = readFileSync(ws.runLog, "utf8").split("\n").filter(Boolean)
