@@ -96,7 +96,7 @@ export const nxFailure = (what: string, r: { code: number; output: string }, tai
 
 /**
  * How a stage process dies when the native TensorFlow runtime crashes under it: the shell's report of a fatal
- * signal, or a TensorFlow CHECK failure (which aborts). Seen about once in 700-900 TensorFlow stage processes here
+ * signal, or a TensorFlow CHECK failure (which aborts). Seen about once in 1,000 TensorFlow stage processes here
  * (README, "Known limitations"); a stage's artifact is written atomically, so such a crash never leaves one behind.
  */
 export const nativeCrash = /^(Segmentation fault|Aborted|Bus error|Illegal instruction)( \(core dumped\))?\s*$|^F\d{4} [\d:. ]+\d+ \S+\] Check failed: /m
