@@ -9,10 +9,10 @@ import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Path from "@effect/platform/Path"
-import { createHash } from "node:crypto"
 import { tableToIPC } from "apache-arrow"
 import { writeFileAtomic, writeTextAtomic } from "@growlab/core/ArtifactStore"
 import { StageFailure } from "@growlab/core/Errors"
+import { sha256 } from "@growlab/core/Hash"
 import * as Stage from "@growlab/core/Stage"
 import * as Stats from "@growlab/core/Stats"
 import * as GradcamArtifact from "@growlab/gradcam/GradcamArtifact"
@@ -297,7 +297,7 @@ export const reportStage = Stage.make<Params>({
           const again = new Map<string, Array<string>>()
           for (const f of chosen) {
             const png = yield* readPng(f.file)
-            const digest = createHash("sha256").update(png).digest("hex")
+            const digest = sha256(png)
             const first = embedded.get(digest)
             if (first !== undefined) {
               again.set(first, [...(again.get(first) ?? []), path.basename(f.file, ".png").replace(/[._]+/g, " ")])
