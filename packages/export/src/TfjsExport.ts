@@ -1,0 +1,92 @@
+/**
+ * tfjs LayersModel: `model.json` (Keras-style topology, weights manifest, the spec in `userDefinedMetadata`) and
+ * `weights.bin`. Written by tfjs-layers' own serializer (`model.save` into a handler that hands back the artifacts),
+ * from the `tf.LayersModel` that train's `Layers.build` makes of the spec, so `tf.loadLayersModel` reads what tfjs writes.
+ * Weight names are growlab's (`<layer>/<param>`), layouts unchanged (Dense [in, out], Conv2D [kh, kw, in, out]).
+ */
+import * as Effect from "effect/Effect"
+import * as tf from "@tensorflow/tfjs"
+import { encodeModelSpec, inferShapes } from "@growlab/core/ModelSpec"
+import type { Model } from "@growlab/core/ModelArtifact"
+import * as Layers from "@growlab/train/Layers"
+import { ExportError } from "./Errors.js"
+import * as Format from "./Format.js"
+
+const WEIGHTS = "weights.bin"
+
+const fail = (reason: string) => new ExportError({ format: "tfjs", file: "model.json", reason })
+
+/**
+ * The layers model of the spec holding copies of the weights, set layer by layer by name. (Layers.fromArtifact sets
+ * them in one `setWeights` call in spec order, but tfjs lists a model's trainable weights before its non-trainable
+ * ones, so that order breaks on BatchNormalization's moving statistics.)
+ */
+const layersModel = (model: Model): tf.Sequential => {
+  const byName = new Map(model.weights.map((w) => [w.name, w]))
+  const layers = Layers.build(model.spec)
+  try {
+    for (const l of inferShapes(model.spec)) {
+      if (l.weights.length === 0) continue
+      const values = tf.tidy(() => l.weights.map((w) => {
+        const src = byName.get(w.name)
+        if (!src) throw new RangeError(`model has no weight ${w.name}`)
+        return tf.tensor(src.values, [...w.shape], "float32")
+      }))
+      try {
+        layers.getLayer(l.name).setWeights(values)
+      } finally {
+        tf.dispose(values)
+      }
+    }
+    return layers
+  } catch (e) {
+    layers.dispose()
+    throw e
+  }
+}
+
+/** Runs tfjs' serializer and returns the artifacts it would write. Disposes the temporary layers model. */
+const serialize = (model: Model) =>
+  Effect.acquireUseRelease(
+    Effect.try({ try: () => layersModel(model), catch: (e) => fail(`cannot build the tfjs layers model: ${String(e)}`) }),
+    (layers) =>
+      Effect.tryPromise({
+        try: async () => {
+          layers.setUserDefinedMetadata({ "growlab.spec": encodeModelSpec(model.spec), "growlab.info": model.info })
+          let captured: tf.io.ModelArtifacts | undefined
+          await layers.save(tf.io.withSaveHandler(async (artifacts) => {
+            captured = artifacts
+            return { modelArtifactsInfo: { dateSaved: new Date(0), modelTopologyType: "JSON" } }
+          }))
+          if (!captured) throw new Error("the save handler received nothing")
+          return captured
+        },
+        catch: (e) => fail(`tfjs serializer failed: ${String(e)}`)
+      }),
+    (layers) => Effect.sync(() => layers.dispose())
+  )
+
+export const format = Format.make({
+  name: "tfjs",
+  description: "TensorFlow.js LayersModel (model.json + weights.bin)",
+  files: ["model.json", WEIGHTS],
+  loader: `const model = await tf.loadLayersModel("file://path/to/tfjs/model.json")  // @tensorflow/tfjs-node`,
+  usesTf: true,
+  encode: (model) =>
+    Effect.gen(function*() {
+      const a = yield* serialize(model)
+      if (!a.weightSpecs || !a.weightData) return yield* Effect.fail(fail("the serializer returned no weights"))
+      const json = {
+        format: a.format,
+        generatedBy: a.generatedBy,
+        convertedBy: a.convertedBy ?? null,
+        modelTopology: a.modelTopology,
+        weightsManifest: [{ paths: [WEIGHTS], weights: a.weightSpecs }],
+        userDefinedMetadata: a.userDefinedMetadata
+      }
+      return [
+        { name: "model.json", bytes: new TextEncoder().encode(JSON.stringify(json)) },
+        { name: WEIGHTS, bytes: new Uint8Array(tf.io.CompositeArrayBuffer.join(a.weightData)) }
+      ]
+    })
+})

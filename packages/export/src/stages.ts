@@ -1,0 +1,3 @@
+import { exportStage } from "./ExportStage.js"
+
+export const stages = [exportStage]
