@@ -3,97 +3,132 @@
  * Nx plugin: turns every `pipelines/<name>.pipeline.json` into cached Nx tasks.
  *
  * Each stage instance becomes its own inferred project `<pipeline>--<instance>` (so one stage's hash never depends on
- * another's configuration) with a `run` target whose cache key is exactly: the instance's kind and resolved params
- * (in the command, as the params hash), the source of the stage's package and its workspace dependencies, the runner
- * (this folder), the native TensorFlow version, and the upstream artifacts (not their manifests). The `pipelines` project gets one target per
- * pipeline that runs the whole graph: `npx nx run pipelines:<name>`.
+ * another's configuration) with a `run` target. Its Nx hash covers exactly the stage's cache key
+ * (src/StageKey.ts; README "Cache key"):
+ *   - the static key (kind + resolved params, wiring, the bundled code closure, third-party package versions) is
+ *     part of the task's command (`--static-key`), which Nx hashes; the runner recomputes it and refuses a mismatch;
+ *   - TensorFlow stages: a `runtime` input printing the effective numerics environment (TF build, intra-op threads,
+ *     oneDNN, CPU); dataset stages: a `runtime` input printing the digest of the dataset files;
+ *   - the bound upstream artifacts: `dependentTasksOutputFiles` naming exactly the files of the bound outputs of the
+ *     direct upstream tasks (never their manifests, whose timings differ run to run).
+ * Nothing else (no lockfile bytes, no CLI source, no tsconfig formatting). The `pipelines` project gets one target per
+ * pipeline that runs its whole graph: `npx nx run pipelines:<name>`.
+ *
+ * A pipeline file that does not resolve disables only itself: Nx prints a warning naming the file and field, the
+ * other pipelines load, and `nx run pipelines:<name>` of the bad one fails with the same message.
  */
-import { createHash } from "node:crypto"
-import { existsSync, mkdirSync, readFileSync, renameSync } from "node:fs"
-import { dirname, join, relative } from "node:path"
-import { fileURLToPath, pathToFileURL } from "node:url"
+import { readFileSync } from "node:fs"
+import { join, relative } from "node:path"
+import { fileURLToPath } from "node:url"
+import { loadGraphModule } from "./bundle.mjs"
 
-const here = dirname(fileURLToPath(import.meta.url))
-
-/**
- * The graph code is TypeScript (shared with the runner). It is bundled once per content hash of its sources into
- * node_modules/.growlab/ with esbuild (what tsx itself uses), so loading it costs ~0.1 s instead of a TypeScript
- * loader start; any edit to those sources produces a new bundle.
- */
-const GRAPH_SOURCES = [
-  "src/plugin-entry.ts", "src/PipelineGraph.ts", "src/PipelineFile.ts", "src/PipelineError.ts", "src/Registry.ts", "../../packages/core/src/Hash.ts"
-]
-
-/** @type {Promise<any> | undefined} */
-let graphModule
-const loadGraphModule = () => {
-  graphModule ??= (async () => {
-    const hash = createHash("sha256")
-    for (const f of GRAPH_SOURCES) hash.update(f).update(readFileSync(join(here, f)))
-    const dir = join(here, "../../node_modules/.growlab")
-    const bundle = join(dir, `pipeline-graph-${hash.digest("hex").slice(0, 16)}.mjs`)
-    if (!existsSync(bundle)) {
-      const esbuild = await import("esbuild")
-      mkdirSync(dir, { recursive: true })
-      const tmp = `${bundle}.tmp-${process.pid}`
-      await esbuild.build({
-        entryPoints: [join(here, "src/plugin-entry.ts")], bundle: true, platform: "node", format: "esm",
-        target: "node20", outfile: tmp, logLevel: "silent"
-      })
-      renameSync(tmp, bundle)
-    }
-    return import(pathToFileURL(bundle).href)
-  })()
-  return graphModule
-}
-
+const here = fileURLToPath(new URL(".", import.meta.url))
 const ARTIFACTS = process.env.GROWLAB_ARTIFACTS ?? "artifacts"
+
+/** @param {string} s */
+const shellQuote = (s) => (/^[A-Za-z0-9_./=:@%+-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`)
+
+/** @param {string} file */
+const pipelineTargetName = (file) => (file.split("/").pop() ?? file).replace(/\.pipeline\.json$/, "").replace(/[^A-Za-z0-9_-]/g, "_")
 
 /**
  * @param {string} workspaceRoot
  * @param {string} file  pipeline file relative to the workspace root
  */
 const nodesForFile = async (workspaceRoot, file) => {
-  const { resolve, registry, runPromiseExit } = await loadGraphModule()
-  const text = readFileSync(join(workspaceRoot, file), "utf8")
-  const exit = await runPromiseExit(resolve(file, text))
-  if (exit._tag === "Failure") {
-    const cause = /** @type {any} */ (exit.cause)
-    const error = cause.error ?? cause.defect ?? cause
-    throw new Error(`growlab pipeline: ${error?.message ?? String(error)}`)
+  try {
+    return await nodesOf(workspaceRoot, file)
+  } catch (e) {
+    return disabled(workspaceRoot, file, `${file}: ${/** @type {Error} */ (e).message}`)
   }
-  const graph = exit.value
-  const runner = relative(workspaceRoot, join(here, "growlab.mjs"))
+}
+
+/**
+ * The nodes of a pipeline file that cannot be used: only a `pipelines:<name>` target that fails with the problem.
+ * @param {string} workspaceRoot
+ * @param {string} file
+ * @param {string} message
+ */
+const disabled = (workspaceRoot, file, message) => {
+  process.stderr.write(`\n[growlab] ${message}\n[growlab] pipeline ${file} is disabled until it is fixed; the other pipelines are unaffected.\n\n`)
+  return {
+    projects: {
+      pipelines: {
+        name: "pipelines",
+        root: "pipelines",
+        targets: {
+          [pipelineTargetName(file)]: {
+            executor: "nx:run-commands",
+            cache: false,
+            // `growlab check` reports the same problem with its file and field, and fails
+            options: { command: `node ${relative(workspaceRoot, join(here, "growlab.mjs"))} check ${shellQuote(file)}`, cwd: "{workspaceRoot}" },
+            metadata: { description: `pipeline ${file} is disabled: ${message}` }
+          }
+        }
+      }
+    }
+  }
+}
+
+/**
+ * @param {string} workspaceRoot
+ * @param {string} file
+ */
+const nodesOf = async (workspaceRoot, file) => {
+  const m = await loadGraphModule()
+  const text = readFileSync(join(workspaceRoot, file), "utf8")
+  const exit = await m.runResolve(file, text)
+  if (!exit.ok) return disabled(workspaceRoot, file, exit.message)
+  const graph = exit.graph
+  const launcher = relative(workspaceRoot, join(here, "launch.mjs"))
+  const keyInput = relative(workspaceRoot, join(here, "key-input.mjs"))
   /** @type {Record<string, any>} */
   const projects = {}
+  const keys = await m.staticKeysOf(workspaceRoot, graph.instances)
   for (const inst of graph.instances) {
-    const pkg = registry[inst.kind].package
+    const entry = m.kindEntry(inst.kind)
     const root = `${ARTIFACTS}/${graph.pipeline}/${inst.id}`
+    const key = keys.get(inst.id)
+    /** @type {Array<any>} */
+    const inputs = []
+    if (entry.usesTf) inputs.push({ runtime: `node ${keyInput} numerics` })
+    if (entry.readsDatasets) {
+      const dataset = typeof inst.params.dataset === "string" ? inst.params.dataset : "none"
+      const dataDir = typeof inst.params.dataDir === "string" ? ` ${shellQuote(inst.params.dataDir)}` : ""
+      inputs.push({ runtime: `node ${keyInput} dataset ${shellQuote(dataset)}${dataDir}` })
+    }
+    // exactly the files of the bound upstream outputs (a folder output: everything below it)
+    const bound = new Set()
+    for (const input of inst.inputs) {
+      for (const s of input.sources) {
+        const out = m.outputEntry(graph.byId.get(s.instance).kind, s.output)
+        const path = `${ARTIFACTS}/${graph.pipeline}/${s.instance}/${out.file}`
+        bound.add(out.dir ? `${path}/**` : path)
+      }
+    }
+    if (bound.size > 0) {
+      const list = [...bound].sort()
+      inputs.push({ dependentTasksOutputFiles: list.length === 1 ? list[0] : `{${list.join(",")}}`, transitive: false })
+    }
     projects[root] = {
       name: inst.project,
       root,
       // edges of the experiment DAG in `nx graph` (the task order itself comes from `dependsOn`)
       implicitDependencies: inst.upstream.map((/** @type {string} */ id) => `${graph.pipeline}--${id}`),
       tags: ["growlab:stage", `pipeline:${graph.pipeline}`, `kind:${inst.kind}`],
-      metadata: { description: `${inst.kind} stage of pipeline ${graph.pipeline}`, growlab: { file, instance: inst.id, vars: inst.vars } },
+      metadata: {
+        description: `${inst.kind} stage of pipeline ${graph.pipeline}`,
+        growlab: { file, instance: inst.id, vars: inst.vars, staticKey: key.key, keyParts: key.parts }
+      },
       targets: {
         run: {
           executor: "nx:run-commands",
           options: {
-            command: `node ${runner} run ${file} ${inst.id} --params-hash ${inst.paramsHash}`,
+            command: `node ${launcher} ${shellQuote(file)} ${shellQuote(inst.id)} --static-key ${key.key}`,
             cwd: "{workspaceRoot}"
           },
           cache: true,
-          inputs: [
-            { input: "production", projects: [pkg] },
-            { input: "production", projects: [pkg], dependencies: true },
-            { input: "production", projects: ["@growlab/pipeline"] },
-            { runtime: "node tools/tf-version.mjs" },
-            { env: "GROWLAB_ALLOW_JS_BACKEND" },
-            // upstream artifacts, except their manifest (its wall time differs run to run): an upstream rerun that
-            // writes byte-identical artifacts does not rerun this stage
-            { dependentTasksOutputFiles: "**/!(manifest.json)", transitive: false }
-          ],
+          inputs,
           outputs: [`{workspaceRoot}/${root}`],
           dependsOn: inst.upstream.length ? [{ target: "run", projects: inst.upstream.map((/** @type {string} */ id) => `${graph.pipeline}--${id}`) }] : []
         }

@@ -33,6 +33,11 @@ export interface InputArtifact {
   readonly path: string
   readonly stage: string
   readonly vars: Readonly<Record<string, string | number | boolean>>
+  /**
+   * What the upstream run measured (its manifest's `measurements`: seconds, images per second). Not part of any
+   * cache key: a downstream stage restored from the cache keeps the measurements of the run it first read.
+   */
+  readonly measurements?: Readonly<Record<string, unknown>>
 }
 
 export interface StageContext {
@@ -52,6 +57,11 @@ export interface StageContext {
   readonly output: (name: string) => string
   /** Adds facts to the stage's manifest (`info`). */
   readonly record: (key: string, value: unknown) => void
+  /**
+   * Adds a run-to-run measurement (wall time, throughput) to the manifest's `measurements`: never written into an
+   * output, so an identical rerun leaves every output byte-identical and reruns nothing downstream.
+   */
+  readonly measure: (key: string, value: unknown) => void
   readonly log: (line: string) => void
 }
 

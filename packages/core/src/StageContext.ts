@@ -19,8 +19,13 @@ export interface Bindings {
   readonly log?: (line: string) => void
 }
 
-export const makeContext = (stage: Stage, b: Bindings): { readonly ctx: StageContext; readonly info: Record<string, unknown> } => {
+export const makeContext = (stage: Stage, b: Bindings): {
+  readonly ctx: StageContext
+  readonly info: Record<string, unknown>
+  readonly measurements: Record<string, unknown>
+} => {
   const info: Record<string, unknown> = {}
+  const measurements: Record<string, unknown> = {}
   const name = b.stage ?? stage.kind
   const bound = (input: string): ReadonlyArray<InputArtifact> => {
     const v = b.inputs?.[input]
@@ -58,9 +63,10 @@ export const makeContext = (stage: Stage, b: Bindings): { readonly ctx: StageCon
       return `${b.outDir}/${decl.file}`
     },
     record: (key, value) => { info[key] = value },
+    measure: (key, value) => { measurements[key] = value },
     log: b.log ?? ((line) => process.stderr.write(`[${name}] ${line}\n`))
   }
-  return { ctx, info }
+  return { ctx, info, measurements }
 }
 
 /** Decodes params with the stage's Schema, failing with a ParamsError that names the field. */

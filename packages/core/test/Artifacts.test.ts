@@ -68,9 +68,16 @@ describe("artifacts", () => {
       const dir = yield* tempDir
       const epochs = [1, 2].map((epoch) => ({ epoch, trainLoss: 1 / epoch, trainAccuracy: 0.5, valLoss: 0.9, valAccuracy: 0.4 + epoch / 10, seconds: 2.5, learningRate: 1e-3 / epoch }))
       yield* MetricsArtifact.write(`${dir}/m.arrow`, { epochs, info: { seed: 1 } })
-      const back = yield* MetricsArtifact.read(`${dir}/m.arrow`)
+      // the file holds results only: the seconds come back from the run's measurements
+      const back = yield* MetricsArtifact.read(`${dir}/m.arrow`, MetricsArtifact.measurementsOf({ epochs, info: {} }))
       assert.deepStrictEqual(back.epochs, epochs)
       assert.deepStrictEqual(back.info, { seed: 1 })
+      const alone = yield* MetricsArtifact.read(`${dir}/m.arrow`)
+      assert.isTrue(alone.epochs.every((e) => Number.isNaN(e.seconds)))
+      // an identical training with other timings writes the same bytes
+      const fs = yield* FileSystem.FileSystem
+      yield* MetricsArtifact.write(`${dir}/m2.arrow`, { epochs: epochs.map((e) => ({ ...e, seconds: 99 })), info: { seed: 1 } })
+      assert.deepStrictEqual(yield* fs.readFile(`${dir}/m2.arrow`), yield* fs.readFile(`${dir}/m.arrow`))
     }).pipe(Effect.provide(NodeContext.layer)))
 })
 

@@ -97,7 +97,7 @@ type Found = { readonly kind: "dir" | "archive"; readonly path: string } | { rea
 const exists = (fs: FileSystem.FileSystem, file: string) => fs.exists(file).pipe(Effect.orElseSucceed(() => false))
 
 /** Looks for a dataset in one folder (without reading the files). */
-const find = (dataset: DatasetName, dir: string) =>
+export const find = (dataset: DatasetName, dir: string) =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path

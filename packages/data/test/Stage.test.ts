@@ -26,6 +26,7 @@ const makeContext = (outDir: string) => {
     inputs: () => [],
     output: (name) => path.join(outDir, datasetStage.outputs[name].file),
     record: (key, value) => { records[key] = value },
+    measure: () => {},
     log: (line) => { logs.push(line) }
   }
   return { ctx, records, logs }

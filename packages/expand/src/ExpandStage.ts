@@ -101,7 +101,7 @@ export const expandStage = Stage.make<Params>({
       ctx.record("relativeDiff", { random: random.relativeDiff, real: real?.relativeDiff ?? null })
       ctx.record("preserved", preserved)
       ctx.record("preservesFunction", plan.preservesFunction)
-      ctx.record("expandMs", Math.round(expandMs * 100) / 100)
+      ctx.measure("expandMs", Math.round(expandMs * 100) / 100)
       ctx.record("operators", Object.fromEntries(expansion.layers.filter((l) => l.operator !== "none").map((l) => [l.layer, l.operator])))
       ctx.log(`${plan.method}: ${summary.sourceParams} → ${summary.targetParams} params in ${expandMs.toFixed(1)} ms; ` +
         `max |Δlogits| random ${fmt(random.maxAbsDiff)}${real ? `, real ${fmt(real.maxAbsDiff)}` : ""} (${preserved ? "preserved" : "not preserved"})`)

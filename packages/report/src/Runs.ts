@@ -28,7 +28,7 @@ export interface Group {
 
 export const load = (inputs: ReadonlyArray<InputArtifact>) =>
   Effect.forEach(inputs, (a) =>
-    Effect.map(MetricsArtifact.read(a.path), (metrics): Run => ({ path: a.path, stage: a.stage, vars: a.vars, metrics })))
+    Effect.map(MetricsArtifact.read(a.path, a.measurements), (metrics): Run => ({ path: a.path, stage: a.stage, vars: a.vars, metrics })))
 
 /** Orders var values: numbers numerically, anything else by its string. */
 export const compare = (a: string | number | boolean, b: string | number | boolean): number =>

@@ -61,7 +61,7 @@ export const load = (artifacts: string, pipeline: string) =>
         Effect.flatMap(decodeManifest),
         Effect.mapError((e) => new ArtifactError({ file: manifestFile, reason: `not a manifest: ${e.message}` }))
       )
-      const metrics = yield* MetricsArtifact.read(metricsFile)
+      const metrics = yield* MetricsArtifact.read(metricsFile, manifest.measurements)
       rows.push({ run: manifest.stage, kind: manifest.kind, params: flatten(manifest.params), vars: manifest.vars, metrics: Runs.summarize(metrics) })
     }
     return rows

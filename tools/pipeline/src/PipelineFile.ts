@@ -5,6 +5,7 @@ import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import * as ParseResult from "effect/ParseResult"
 import { PipelineError } from "./PipelineError.js"
+import { scan } from "./JsonText.js"
 
 export const NAME = /^[a-z][a-z0-9-]*$/
 /**
@@ -13,7 +14,17 @@ export const NAME = /^[a-z][a-z0-9-]*$/
  */
 export const INPUT_REF = /^([a-z][a-z0-9-]*)(\[(?:\*|[A-Za-z][A-Za-z0-9_]*=[A-Za-z0-9._-]+(?:,[A-Za-z][A-Za-z0-9_]*=[A-Za-z0-9._-]+)*)\])?\.([A-Za-z][A-Za-z0-9_-]*)$/
 
-const StageName = Schema.String.pipe(Schema.pattern(NAME, { message: () => "a stage name matching ^[a-z][a-z0-9-]*$" }))
+/** Longest stage name: instance names (`<stage>--<var>=<value>...`) become folder names, which the OS limits to 255 bytes. */
+export const MAX_STAGE_NAME = 64
+/** Longest instance name (a folder name, with room for the runner's `.tmp-<name>-<host>-<pid>` beside it). */
+export const MAX_INSTANCE_NAME = 180
+/** Default limit on a pipeline's number of stage instances (the study has 301); `maxInstances` in the file raises it. */
+export const DEFAULT_MAX_INSTANCES = 2000
+
+const StageName = Schema.String.pipe(
+  Schema.pattern(NAME, { message: () => "a stage name matching ^[a-z][a-z0-9-]*$" }),
+  Schema.maxLength(MAX_STAGE_NAME, { message: () => `a stage name of at most ${MAX_STAGE_NAME} characters` })
+)
 const InputRef = Schema.String.pipe(Schema.pattern(INPUT_REF, { message: () => "an input reference '<stage>.<output>', '<stage>[*].<output>' or '<stage>[var=value,...].<output>'" }))
 
 export const MatrixVariant = Schema.Struct({
@@ -31,7 +42,10 @@ export const StageEntry = Schema.Struct({
   inputs: Schema.optionalWith(Schema.Record({ key: Schema.String, value: Schema.Union(InputRef, Schema.NonEmptyArray(InputRef)) }), { default: () => ({}) }),
   params: Schema.optionalWith(Schema.Record({ key: Schema.String, value: Schema.Unknown }), { default: () => ({}) }),
   matrix: Schema.optionalWith(
-    Schema.Record({ key: Schema.String.pipe(Schema.pattern(/^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)*$/, { message: () => "a dotted param path" })), value: Schema.NonEmptyArray(MatrixValue) }),
+    Schema.Record({
+      key: Schema.String.pipe(Schema.pattern(/^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)*$/, { message: () => "a dotted param path" })),
+      value: Schema.Array(MatrixValue).pipe(Schema.minItems(1, { message: () => "a non-empty list of matrix values (an empty list would make no instance at all)" }))
+    }),
     { default: () => ({}) }
   )
 })
@@ -41,6 +55,8 @@ export const PipelineFile = Schema.Struct({
   $schema: Schema.optional(Schema.String),
   description: Schema.optional(Schema.String),
   definitions: Schema.optionalWith(Schema.Record({ key: Schema.String, value: Schema.Unknown }), { default: () => ({}) }),
+  /** Refuse to resolve more stage instances than this (default DEFAULT_MAX_INSTANCES): a typo in a matrix fails early. */
+  maxInstances: Schema.optional(Schema.Int.pipe(Schema.positive())),
   stages: Schema.Record({ key: StageName, value: StageEntry })
 })
 export type PipelineFile = typeof PipelineFile.Type
@@ -62,6 +78,13 @@ export const decode = (file: string, text: string) =>
     const name = pipelineName(file)
     if (!NAME.test(name) || !file.endsWith(".pipeline.json")) {
       return yield* Effect.fail(new PipelineError({ file, field: "(file name)", expected: "<name>.pipeline.json with a name matching ^[a-z][a-z0-9-]*$", actual: file.split("/").pop() ?? file }))
+    }
+    const problem = scan(text)
+    if (problem?._tag === "DuplicateKey") {
+      return yield* Effect.fail(new PipelineError({ file, field: problem.path, expected: "each key once", actual: `${JSON.stringify(problem.key)} twice (JSON keeps only the last)` }))
+    }
+    if (problem?._tag === "TooDeep") {
+      return yield* Effect.fail(new PipelineError({ file, field: problem.path, expected: `at most ${problem.limit} levels of nesting`, actual: "deeper" }))
     }
     const json = yield* Effect.try({
       try: () => JSON.parse(text) as unknown,

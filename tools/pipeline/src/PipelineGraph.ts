@@ -6,8 +6,8 @@
 import * as Effect from "effect/Effect"
 import { hashJson } from "@growlab/core/Hash"
 import { PipelineError } from "./PipelineError.js"
-import { INPUT_REF, decode, pipelineName, type MatrixValue, type PipelineFile } from "./PipelineFile.js"
-import { registry } from "./Registry.js"
+import { DEFAULT_MAX_INSTANCES, INPUT_REF, MAX_INSTANCE_NAME, decode, pipelineName, type MatrixValue, type PipelineFile } from "./PipelineFile.js"
+import { kindEntry, kinds } from "./Registry.js"
 
 export type Var = string | number | boolean
 export type Vars = Readonly<Record<string, Var>>
@@ -60,6 +60,9 @@ const isVariant = (v: MatrixValue): v is { readonly id: string; readonly params:
 
 const plain = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v)
 
+/** Own-property membership: pipeline names such as `constructor` or `__proto__` never resolve to Object.prototype. */
+const has = (obj: object, key: string): boolean => Object.prototype.hasOwnProperty.call(obj, key)
+
 /** Replaces every `{ "$ref": name }` with a deep copy of `definitions[name]`. */
 const substitute = (file: string, field: string, value: unknown, defs: Readonly<Record<string, unknown>>, depth = 0): unknown => {
   if (depth > 32) throw err(file, field, "non-recursive $ref definitions", "a cycle")
@@ -68,7 +71,7 @@ const substitute = (file: string, field: string, value: unknown, defs: Readonly<
     const keys = Object.keys(value)
     if (keys.length === 1 && keys[0] === "$ref") {
       const name = value.$ref
-      if (typeof name !== "string" || !(name in defs)) {
+      if (typeof name !== "string" || !has(defs, name)) {
         throw err(file, `${field}.$ref`, `one of the definitions (${Object.keys(defs).join(", ") || "none"})`, JSON.stringify(name))
       }
       return substitute(file, `definitions.${name}`, structuredClone(defs[name]), defs, depth + 1)
@@ -85,7 +88,7 @@ const substituteVars = (file: string, field: string, value: unknown, vars: Vars)
     const keys = Object.keys(value)
     if (keys.length === 1 && keys[0] === "$var") {
       const name = value.$var
-      if (typeof name !== "string" || !(name in vars)) {
+      if (typeof name !== "string" || !has(vars, name)) {
         throw err(file, `${field}.$var`, `a matrix value of this instance (${Object.keys(vars).join(", ") || "none"})`, JSON.stringify(name))
       }
       return vars[name]
@@ -100,18 +103,22 @@ const parseFilter = (text: string): ReadonlyArray<readonly [string, string]> =>
   text === "*" ? [] : text.split(",").map((kv) => { const [k, v] = kv.split("="); return [k, v] as const })
 
 const matchesFilter = (vars: Vars, filter: ReadonlyArray<readonly [string, string]>): boolean =>
-  filter.every(([k, v]) => k in vars && (String(vars[k]) === v || varText(vars[k]) === v))
+  filter.every(([k, v]) => has(vars, k) && (String(vars[k]) === v || varText(vars[k]) === v))
 
 const deepMerge = (base: Record<string, unknown>, patch: Record<string, unknown>): Record<string, unknown> => {
   const out: Record<string, unknown> = { ...base }
-  for (const [k, v] of Object.entries(patch)) out[k] = plain(v) && plain(out[k]) ? deepMerge(out[k] as Record<string, unknown>, v) : v
+  for (const [k, v] of Object.entries(patch)) {
+    const merged = plain(v) && has(out, k) && plain(out[k]) ? deepMerge(out[k] as Record<string, unknown>, v) : v
+    // defineProperty: a key named "__proto__" stays a plain own key instead of replacing the object's prototype
+    Object.defineProperty(out, k, { value: merged, enumerable: true, writable: true, configurable: true })
+  }
   return out
 }
 
 const setPath = (obj: Record<string, unknown>, path: ReadonlyArray<string>, value: unknown): Record<string, unknown> => {
   const [head, ...rest] = path
   if (rest.length === 0) return { ...obj, [head]: value }
-  const child = plain(obj[head]) ? (obj[head] as Record<string, unknown>) : {}
+  const child = has(obj, head) && plain(obj[head]) ? (obj[head] as Record<string, unknown>) : {}
   return { ...obj, [head]: setPath(child, rest, value) }
 }
 
@@ -143,13 +150,15 @@ const ownCombos = (file: string, stage: string, matrix: Readonly<Record<string, 
   return combos
 }
 
-const consistent = (a: Vars, b: Vars): boolean => Object.keys(a).every((k) => !(k in b) || a[k] === b[k])
+const consistent = (a: Vars, b: Vars): boolean => Object.keys(a).every((k) => !has(b, k) || a[k] === b[k])
 
 /** Builds the instance graph of a decoded pipeline file. Throws PipelineError (wrapped by `resolve`). */
 const build = (file: string, pf: PipelineFile): Graph => {
   const pipeline = pipelineName(file)
   const entries = Object.entries(pf.stages)
   if (entries.length === 0) throw err(file, "stages", "at least one stage", "none")
+  const stageByName = new Map(entries)
+  const maxInstances = pf.maxInstances ?? DEFAULT_MAX_INSTANCES
   // kinds and input references
   interface Ref {
     readonly ref: string
@@ -160,8 +169,8 @@ const build = (file: string, pf: PipelineFile): Graph => {
   }
   const refs = new Map<string, Array<{ name: string; gather: boolean; refs: Array<Ref> }>>()
   for (const [name, s] of entries) {
-    const entry = registry[s.kind]
-    if (!entry) throw err(file, `stages.${name}.kind`, `a registered stage kind (${Object.keys(registry).join(", ")})`, JSON.stringify(s.kind))
+    const entry = kindEntry(s.kind)
+    if (!entry) throw err(file, `stages.${name}.kind`, `a registered stage kind (${kinds.join(", ")})`, JSON.stringify(s.kind))
     const list: Array<{ name: string; gather: boolean; refs: Array<Ref> }> = []
     for (const [input, value] of Object.entries(s.inputs)) {
       const many = Array.isArray(value)
@@ -169,10 +178,10 @@ const build = (file: string, pf: PipelineFile): Graph => {
       for (const [i, ref] of (many ? value : [value]).entries()) {
         const field = `stages.${name}.inputs.${input}${many ? `.${i}` : ""}`
         const [, up, bracket, output] = INPUT_REF.exec(ref)!
-        const upEntry = pf.stages[up]
-        if (!upEntry) throw err(file, field, `an upstream stage (${Object.keys(pf.stages).join(", ")})`, JSON.stringify(up))
+        const upEntry = stageByName.get(up)
+        if (!upEntry) throw err(file, field, `an upstream stage (${[...stageByName.keys()].join(", ")})`, JSON.stringify(up))
         if (up === name) throw err(file, field, "another stage", "the stage itself")
-        const upOutputs = registry[upEntry.kind]?.outputs ?? []
+        const upOutputs = Object.keys(kindEntry(upEntry.kind)?.outputs ?? {})
         if (!upOutputs.includes(output)) {
           throw err(file, field, `an output of ${up} (kind ${upEntry.kind}: ${upOutputs.join(", ")})`, JSON.stringify(output))
         }
@@ -200,7 +209,7 @@ const build = (file: string, pf: PipelineFile): Graph => {
   const instancesOf = new Map<string, Array<Instance>>()
   const all: Array<Instance> = []
   for (const name of order) {
-    const s = pf.stages[name]
+    const s = stageByName.get(name)!
     const stageRefs = refs.get(name) ?? []
     // inherited combos: cross product of bound upstream instances, consistent on shared vars
     const boundStages = [...new Set(stageRefs.filter((r) => !r.gather).map((r) => r.refs[0].stage))]
@@ -215,16 +224,32 @@ const build = (file: string, pf: PipelineFile): Graph => {
       inherited = next
     }
     const combos = ownCombos(file, name, s.matrix)
+    const count = inherited.length * combos.length
+    if (all.length + count > maxInstances) {
+      throw err(file, `stages.${name}.matrix`, `at most ${maxInstances} stage instances in the pipeline (raise "maxInstances" in the file to allow more)`,
+        `${all.length + count} (${name}: ${count} = ${inherited.length} inherited × ${combos.length} of its own)`)
+    }
     const list: Array<Instance> = []
+    const rawOf = new Map<string, string>()
     for (const inh of inherited) {
       for (const c of combos) {
         for (const k of Object.keys(c.vars)) {
-          if (k in inh.vars) {
+          if (has(inh.vars, k)) {
             throw err(file, `stages.${name}.matrix`, `matrix keys not already set by an upstream stage`, `'${k}', which ${boundStages.join(", ")} already varies`)
           }
         }
         const vars: Record<string, Var> = { ...inh.vars, ...c.vars }
         const id = [name, ...Object.entries(vars).map(([k, v]) => `${k}=${varText(v)}`)].join("--")
+        const raw = JSON.stringify(vars)
+        const clash = rawOf.get(id)
+        if (clash !== undefined) {
+          throw err(file, `stages.${name}.matrix`, "matrix values that name distinct instances (names keep letters, digits, '.', '_', '-' and turn the rest into '_')",
+            `${clash} and ${raw} both named ${JSON.stringify(id)}`)
+        }
+        rawOf.set(id, raw)
+        if (id.length > MAX_INSTANCE_NAME) {
+          throw err(file, `stages.${name}.matrix`, `instance names of at most ${MAX_INSTANCE_NAME} characters (they are folder names)`, `${id.length} characters: ${id.slice(0, 60)}…`)
+        }
         const resolved = substituteVars(file, `stages.${name}.params`,
           substitute(file, `stages.${name}.params`, c.apply(s.params), pf.definitions), vars) as Record<string, unknown>
         const inputs: Array<BoundInput> = stageRefs.map((r) => {
@@ -253,9 +278,6 @@ const build = (file: string, pf: PipelineFile): Graph => {
           upstream: [...new Set(inputs.flatMap((i) => i.instances))]
         })
       }
-    }
-    if (new Set(list.map((i) => i.id)).size !== list.length) {
-      throw err(file, `stages.${name}.matrix`, "distinct instance names", "two instances with the same matrix values")
     }
     instancesOf.set(name, list)
     all.push(...list)

@@ -1,22 +1,82 @@
 /**
- * The registered stage kinds: which package provides each kind and which outputs it declares. Pipeline files can
- * name these kinds only. The plugin reads this table without loading any stage code (fast graph construction);
- * a test checks that it matches the stages the packages actually export.
+ * The registered stage kinds: which module declares each kind, which outputs it has, whether it runs TensorFlow and
+ * which external files it reads. Pipeline files can name these kinds only. The plugin reads this table without
+ * loading any stage code (fast graph construction); a test checks that it matches the stages the modules declare.
+ *
+ * `module` is the stage's entry: the code the runner loads for the kind, and whose import closure (bundled) is the
+ * code part of the kind's cache key (StageKey.ts). Lookups go through `kindEntry`, which only sees the table's own
+ * entries (a pipeline's `"kind": "toString"` is not a kind).
  */
+/** An output as the plugin and the runner need it without loading stage code (a test checks it against the stage). */
+export interface OutputEntry {
+  readonly kind: string
+  /** File, or folder when `dir`, inside the stage's artifact folder. */
+  readonly file: string
+  readonly dir?: boolean
+  readonly optional?: boolean
+}
+
 export interface KindEntry {
   readonly package: string
-  readonly outputs: ReadonlyArray<string>
+  /** The module that declares the stage (`<package>/<Module>`), and the name of its exported declaration. */
+  readonly module: string
+  readonly export: string
+  readonly outputs: Readonly<Record<string, OutputEntry>>
+  /** Runs TensorFlow: its results depend on the native TF build and the numerics environment (threads, oneDNN, CPU). */
+  readonly usesTf: boolean
+  /** Reads dataset files from outside the workspace (their content is part of its key). */
+  readonly readsDatasets?: boolean
 }
 
-export const registry: Readonly<Record<string, KindEntry>> = {
-  dataset: { package: "@growlab/data", outputs: ["train", "test", "validation"] },
-  train: { package: "@growlab/train", outputs: ["model", "metrics"] },
-  evaluate: { package: "@growlab/train", outputs: ["evaluation"] },
-  expand: { package: "@growlab/expand", outputs: ["model", "expansion", "figures"] },
-  net2wider: { package: "@growlab/net2net", outputs: ["model", "expansion"] },
-  net2deeper: { package: "@growlab/net2net", outputs: ["model", "expansion"] },
-  gradcam: { package: "@growlab/gradcam", outputs: ["maps", "figures"] },
-  report: { package: "@growlab/report", outputs: ["report", "summary", "tables"] }
+const file = (kind: string, name: string, extra: Partial<OutputEntry> = {}): OutputEntry => ({ kind, file: name, ...extra })
+const model = file("model", "model.arrow")
+
+const table: Readonly<Record<string, KindEntry>> = {
+  dataset: {
+    package: "@growlab/data", module: "@growlab/data/DatasetStage", export: "datasetStage", usesTf: false, readsDatasets: true,
+    outputs: { train: file("dataset", "train.arrow"), test: file("dataset", "test.arrow"), validation: file("dataset", "validation.arrow", { optional: true }) }
+  },
+  train: {
+    package: "@growlab/train", module: "@growlab/train/TrainStage", export: "trainStage", usesTf: true,
+    outputs: { model, metrics: file("metrics", "metrics.arrow") }
+  },
+  evaluate: {
+    package: "@growlab/train", module: "@growlab/train/EvaluateStage", export: "evaluateStage", usesTf: true,
+    outputs: { evaluation: file("evaluation", "evaluation.arrow") }
+  },
+  expand: {
+    package: "@growlab/expand", module: "@growlab/expand/ExpandStage", export: "expandStage", usesTf: true,
+    outputs: { model, expansion: file("expansion", "expansion.arrow"), figures: file("figure", "figures", { dir: true }) }
+  },
+  net2wider: {
+    package: "@growlab/net2net", module: "@growlab/net2net/Net2WiderStage", export: "net2widerStage", usesTf: true,
+    outputs: { model, expansion: file("expansion", "expansion.arrow") }
+  },
+  net2deeper: {
+    package: "@growlab/net2net", module: "@growlab/net2net/Net2DeeperStage", export: "net2deeperStage", usesTf: true,
+    outputs: { model, expansion: file("expansion", "expansion.arrow") }
+  },
+  gradcam: {
+    package: "@growlab/gradcam", module: "@growlab/gradcam/GradcamStage", export: "gradcamStage", usesTf: true,
+    outputs: { maps: file("gradcam", "gradcam.arrow"), figures: file("figure", "figures", { dir: true }) }
+  },
+  report: {
+    package: "@growlab/report", module: "@growlab/report/ReportStage", export: "reportStage", usesTf: false,
+    outputs: { report: file("report", "report.html"), summary: file("report", "summary.md"), tables: file("table", "tables", { dir: true }) }
+  }
 }
 
-export const kinds = Object.keys(registry)
+/** The output `name` of `kind`, own entries only. */
+export const outputEntry = (kind: string, name: string): OutputEntry | undefined => {
+  const entry = kindEntry(kind)
+  return entry && Object.prototype.hasOwnProperty.call(entry.outputs, name) ? entry.outputs[name] : undefined
+}
+
+/** The kind's entry, or undefined when `kind` is not one of the table's own keys. */
+export const kindEntry = (kind: string): KindEntry | undefined =>
+  Object.prototype.hasOwnProperty.call(table, kind) ? table[kind] : undefined
+
+export const kinds: ReadonlyArray<string> = Object.keys(table)
+
+/** Every kind with its entry. */
+export const registry: ReadonlyMap<string, KindEntry> = new Map(Object.entries(table))

@@ -1,8 +1,15 @@
 /**
- * Runs one stage instance of a pipeline: resolves the graph, loads the stage kind, checks its wiring and upstream
- * artifacts, decodes its params, runs it into a temp folder and moves that folder into place only on success, with a
- * manifest of params, inputs and outputs. A failing stage leaves no artifact behind.
+ * Runs one stage instance of a pipeline:
+ *   1. resolves the graph, loads the kind's stage module, checks its wiring and decodes its params;
+ *   2. computes the instance's cache key (StageKey.ts); a static key that differs from the one the Nx task was built
+ *      with means the pipeline or the code changed under a running graph: refused;
+ *   3. checks every bound upstream artifact against its producer's manifest (SHA-256 of each file), so an altered
+ *      file or a corrupt cache entry is never consumed, and that each producer was made for the current graph;
+ *   4. sweeps temp folders left by hard-killed runs of this instance, runs the stage into a fresh temp folder and
+ *      moves it into place only on success, with a manifest of the key, its parts, inputs, outputs and measurements.
+ * A failing or interrupted stage leaves no artifact and no temp folder behind.
  */
+import { hostname } from "node:os"
 import * as Effect from "effect/Effect"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Path from "@effect/platform/Path"
@@ -12,11 +19,15 @@ import type { Manifest } from "@growlab/core/Manifest"
 import { SCHEMA_VERSION } from "@growlab/core/Manifest"
 import type { InputArtifact, Stage } from "@growlab/core/Stage"
 import { decodeParams, makeContext } from "@growlab/core/StageContext"
-import { StageFailure } from "@growlab/core/Errors"
+import { ArtifactError, StageFailure } from "@growlab/core/Errors"
 import { writeJsonAtomic } from "@growlab/core/ArtifactStore"
+import { IntegrityError } from "./Integrity.js"
+import { numericsInfo, type Env } from "./Numerics.js"
 import { PipelineError } from "./PipelineError.js"
-import { artifactDir, resolve, type Graph, type Instance } from "./PipelineGraph.js"
-import { registry } from "./Registry.js"
+import { resolve, type Graph, type Instance } from "./PipelineGraph.js"
+import { kindEntry, kinds, outputEntry } from "./Registry.js"
+import { boundUpstream, environmentParts, keyOf, staticKey, staticParts } from "./StageKey.js"
+import { sweepStale, tempName } from "./TempFolders.js"
 
 export interface RunOptions {
   /** Pipeline file, relative to `root` or absolute. */
@@ -26,8 +37,12 @@ export interface RunOptions {
   readonly root?: string
   /** Artifacts folder relative to root (default `artifacts`, or GROWLAB_ARTIFACTS). */
   readonly artifacts?: string
-  /** The params hash the task graph was built with; a mismatch means the file changed underneath. */
-  readonly expectHash?: string
+  /** The static key the Nx task was built with; a mismatch means the file or the code changed underneath. */
+  readonly expectStaticKey?: string
+  /** The process environment the stage runs in (numerics settings). Default: process.env. */
+  readonly env?: Env
+  /** The stage's cpus (its TensorFlow threads unless TF_NUM_INTRAOP_THREADS is set). */
+  readonly cpus?: number
 }
 
 export const loadGraph = (root: string, file: string) =>
@@ -40,17 +55,19 @@ export const loadGraph = (root: string, file: string) =>
     return yield* resolve(file, text)
   })
 
-/** Imports the package that provides `kind` and returns its stage declaration. */
+/** Imports the module that declares `kind` and returns its stage declaration. */
 export const loadStage = (file: string, field: string, kind: string) =>
   Effect.gen(function*() {
-    const entry = registry[kind]
-    if (!entry) return yield* Effect.fail(new PipelineError({ file, field, expected: `a registered stage kind (${Object.keys(registry).join(", ")})`, actual: JSON.stringify(kind) }))
+    const entry = kindEntry(kind)
+    if (!entry) return yield* Effect.fail(new PipelineError({ file, field, expected: `a registered stage kind (${kinds.join(", ")})`, actual: JSON.stringify(kind) }))
     const mod = yield* Effect.tryPromise({
-      try: () => import(`${entry.package}/stages`) as Promise<{ stages?: ReadonlyArray<Stage> }>,
-      catch: (e) => new PipelineError({ file, field, expected: `package ${entry.package} to load`, actual: String((e as Error).stack ?? e) })
+      try: () => import(entry.module) as Promise<Record<string, unknown>>,
+      catch: (e) => new PipelineError({ file, field, expected: `module ${entry.module} to load`, actual: String((e as Error).message ?? e) })
     })
-    const stage = mod.stages?.find((s) => s.kind === kind)
-    if (!stage) return yield* Effect.fail(new PipelineError({ file, field, expected: `${entry.package}/stages to export kind ${kind}`, actual: (mod.stages ?? []).map((s) => s.kind).join(", ") || "no stages" }))
+    const stage = mod[entry.export] as Stage | undefined
+    if (!stage || stage.kind !== kind) {
+      return yield* Effect.fail(new PipelineError({ file, field, expected: `${entry.module} to export ${entry.export}, the stage of kind ${kind}`, actual: stage ? `kind ${stage.kind}` : "nothing" }))
+    }
     return stage
   })
 
@@ -67,47 +84,52 @@ const digestTree = (fs: FileSystem.FileSystem, path: Path.Path, base: string, re
     return [{ file: rel, sha256: sha256(bytes), bytes: bytes.length }]
   })
 
-/** Checks the instance's wiring against its stage declaration and the upstream stage declarations. */
-const checkWiring = (graph: Graph, inst: Instance, stage: Stage, dirOf: (id: string) => string) =>
+/** Checks the instance's wiring against its stage's input declarations and the registry's output kinds. */
+export const checkWiring = (graph: Graph, inst: Instance, stage: Stage) =>
   Effect.gen(function*() {
-    const fs = yield* FileSystem.FileSystem
     const file = graph.file
-    const bound: Record<string, Array<InputArtifact>> = {}
     for (const input of inst.inputs) {
       const field = `stages.${inst.stage}.inputs.${input.name}`
-      const decl = stage.inputs[input.name]
+      const decl = Object.prototype.hasOwnProperty.call(stage.inputs, input.name) ? stage.inputs[input.name] : undefined
       if (!decl) {
         return yield* Effect.fail(new PipelineError({ file, field, expected: `an input of kind ${stage.kind} (${Object.keys(stage.inputs).join(", ") || "none"})`, actual: JSON.stringify(input.name) }))
       }
       if (input.gather !== (decl.many === true)) {
         return yield* Effect.fail(new PipelineError({ file, field, expected: decl.many ? "a gathered reference '<stage>[*].<output>'" : "a single reference '<stage>.<output>'", actual: JSON.stringify(input.refs.length === 1 ? input.refs[0] : input.refs) }))
       }
-      const artifacts: Array<InputArtifact> = []
       for (const source of input.sources) {
         const upstream = graph.byId.get(source.instance)!
-        const upStage = yield* loadStage(file, `stages.${source.stage}.kind`, upstream.kind)
-        const outDecl = upStage.outputs[source.output]
-        if (!outDecl) {
-          return yield* Effect.fail(new PipelineError({ file, field, expected: `an output of kind ${upStage.kind} (${Object.keys(upStage.outputs).join(", ")})`, actual: JSON.stringify(source.output) }))
+        const out = outputEntry(upstream.kind, source.output)
+        if (out && out.kind !== decl.kind) {
+          return yield* Effect.fail(new PipelineError({ file, field, expected: `an artifact of kind ${decl.kind}`, actual: `${source.stage}.${source.output} (kind ${out.kind})` }))
         }
-        if (outDecl.kind !== decl.kind) {
-          return yield* Effect.fail(new PipelineError({ file, field, expected: `an artifact of kind ${decl.kind}`, actual: `${source.stage}.${source.output} (kind ${outDecl.kind})` }))
-        }
-        const path = `${dirOf(source.instance)}/${outDecl.file}`
-        if (!(yield* fs.exists(path).pipe(Effect.orElseSucceed(() => false)))) {
-          if (outDecl.optional) continue
-          return yield* Effect.fail(new PipelineError({ file, field, expected: `upstream artifact ${path} (run ${graph.pipeline}--${source.instance} first)`, actual: "missing" }))
-        }
-        artifacts.push({ path, stage: source.instance, vars: upstream.vars })
       }
-      bound[input.name] = artifacts
     }
     for (const [name, decl] of Object.entries(stage.inputs)) {
-      if (!decl.optional && !(name in bound)) {
+      if (!decl.optional && !inst.inputs.some((i) => i.name === name)) {
         return yield* Effect.fail(new PipelineError({ file, field: `stages.${inst.stage}.inputs.${name}`, expected: `a ${decl.kind} artifact (${decl.description})`, actual: "nothing bound" }))
       }
     }
-    return bound
+  })
+
+/** An upstream artifact on disk was made for another key than the current graph asks for (a direct run out of order). */
+const checkUpstreamCurrent = (root: string, graph: Graph, inst: Instance, manifests: ReadonlyMap<string, Manifest>, env: Env) =>
+  Effect.gen(function*() {
+    for (const [id, m] of manifests) {
+      const upstream = graph.byId.get(id)!
+      const wanted = staticKey(yield* staticParts(root, upstream))
+      const envNow = yield* environmentParts(root, upstream, env)
+      const why = m.staticKey !== wanted ? "its params, wiring or code changed since it ran"
+        : m.keyParts.data !== envNow.data ? "its dataset files changed since it ran"
+        : undefined
+      if (why) {
+        return yield* Effect.fail(new PipelineError({
+          file: graph.file, field: `stages.${inst.stage}.inputs`,
+          expected: `upstream ${id} made for the current pipeline and environment`,
+          actual: `an artifact made for another key (${why}); run the pipeline through Nx (npx nx run ${inst.project}:run reruns what it needs) or see \`growlab status ${graph.file}\``
+        }))
+      }
+    }
   })
 
 /** Runs one instance end to end. Returns the manifest it wrote. */
@@ -116,29 +138,53 @@ export const runInstance = (options: RunOptions) =>
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
     const root = options.root ?? process.cwd()
-    const artifactsRoot = path.resolve(root, options.artifacts ?? process.env.GROWLAB_ARTIFACTS ?? "artifacts")
+    const env = options.env ?? process.env
+    const artifactsRoot = path.resolve(root, options.artifacts ?? env.GROWLAB_ARTIFACTS ?? "artifacts")
     const graph = yield* loadGraph(root, options.file)
     const inst = graph.byId.get(options.instance)
     if (!inst) {
       return yield* Effect.fail(new PipelineError({ file: options.file, field: "stages", expected: `an instance of this pipeline (${graph.instances.map((i) => i.id).join(", ")})`, actual: JSON.stringify(options.instance) }))
     }
-    if (options.expectHash && options.expectHash !== inst.paramsHash) {
-      return yield* Effect.fail(new PipelineError({ file: options.file, field: `stages.${inst.stage}.params`, expected: `params hash ${options.expectHash} (the task graph is stale: rerun nx)`, actual: inst.paramsHash }))
+    const stage = yield* loadStage(options.file, `stages.${inst.stage}.kind`, inst.kind)
+    yield* checkWiring(graph, inst, stage)
+    const params = yield* decodeParams(stage, inst.params, { file: options.file, stage: inst.id })
+    const statics = yield* staticParts(root, inst)
+    if (options.expectStaticKey && options.expectStaticKey !== staticKey(statics)) {
+      return yield* Effect.fail(new PipelineError({
+        file: options.file, field: `stages.${inst.stage}`,
+        expected: `cache key ${options.expectStaticKey.slice(0, 12)}… (the Nx task graph's)`,
+        actual: `${staticKey(statics).slice(0, 12)}…: the pipeline file or the stage's code changed while Nx was running; run the command again`
+      }))
     }
     const dirOf = (id: string) => path.join(artifactsRoot, graph.pipeline, id)
-    const stage = yield* loadStage(options.file, `stages.${inst.stage}.kind`, inst.kind)
-    const bound = yield* checkWiring(graph, inst, stage, dirOf)
-    const params = yield* decodeParams(stage, inst.params, { file: options.file, stage: inst.id })
+    const { bound, artifacts, manifests } = yield* boundUpstream(graph, inst, dirOf, (id, output) => {
+      const out = outputEntry(graph.byId.get(id)!.kind, output)
+      return { file: out?.file ?? output, optional: out?.optional === true }
+    })
+    yield* checkUpstreamCurrent(root, graph, inst, manifests, env)
+    const environment = yield* environmentParts(root, inst, env, options.cpus)
+    const key = keyOf(statics, environment, bound)
     const backend = stage.usesTf === false ? { backend: "none", tfVersion: "none", tfjsVersion: "none" } : yield* Backend.ensureNative
+
+    const pipelineDir = path.join(artifactsRoot, graph.pipeline)
     const finalDir = dirOf(inst.id)
-    const tmpDir = path.join(artifactsRoot, graph.pipeline, `.tmp-${inst.id}-${process.pid}`)
-    yield* fs.remove(tmpDir, { recursive: true, force: true })
-    yield* fs.makeDirectory(tmpDir, { recursive: true })
+    const host = hostname()
+    yield* fs.makeDirectory(pipelineDir, { recursive: true }).pipe(
+      Effect.mapError((e) => new ArtifactError({ file: pipelineDir, reason: `cannot create the artifacts folder (${e.message})` }))
+    )
+    yield* sweepStale(pipelineDir, inst.id, host)
+    const tmpDir = path.join(pipelineDir, tempName("tmp", inst.id, host, process.pid))
+    yield* fs.makeDirectory(tmpDir, { recursive: true }).pipe(
+      Effect.mapError((e) => new ArtifactError({ file: tmpDir, reason: `cannot write into the artifacts folder (${e.message}); check its permissions` }))
+    )
     const started = Date.now()
-    // GROWLAB_RUN_LOG: append one line per executed (not cached) stage; tests use it to count real executions.
-    if (process.env.GROWLAB_RUN_LOG) yield* fs.writeFileString(process.env.GROWLAB_RUN_LOG, `${graph.pipeline}/${inst.id}\n`, { flag: "a" })
+    // GROWLAB_RUN_LOG: append one line per executed (not cached) task; tests use it to count real executions. The
+    // launcher's rerun after a native crash (GROWLAB_RUN_ATTEMPT=2) is the same task and adds no line.
+    if (env.GROWLAB_RUN_LOG && (env.GROWLAB_RUN_ATTEMPT ?? "1") === "1") {
+      yield* fs.writeFileString(env.GROWLAB_RUN_LOG, `${graph.pipeline}/${inst.id}\n`, { flag: "a" })
+    }
     const work = Effect.gen(function*() {
-      const { ctx, info } = makeContext(stage, { pipeline: graph.pipeline, pipelineFile: options.file, stage: inst.id, vars: inst.vars, outDir: tmpDir, inputs: bound })
+      const { ctx, info, measurements } = makeContext(stage, { pipeline: graph.pipeline, pipelineFile: options.file, stage: inst.id, vars: inst.vars, outDir: tmpDir, inputs: artifacts })
       yield* Effect.suspend(() => stage.run(params, ctx)).pipe(
         Effect.catchAllDefect((d) => d instanceof StageFailure ? Effect.fail(d) : Effect.die(d))
       )
@@ -152,9 +198,9 @@ export const runInstance = (options: RunOptions) =>
         outputs[name] = yield* digestTree(fs, path, tmpDir, decl.file)
       }
       const inputs: Record<string, Array<{ stage: string; file: string; sha256: string }>> = {}
-      for (const [name, arts] of Object.entries(bound)) {
-        inputs[name] = yield* Effect.forEach(arts, (a) =>
-          Effect.map(fs.readFile(a.path).pipe(Effect.orElseSucceed(() => new Uint8Array())), (b) => ({ stage: a.stage, file: path.relative(artifactsRoot, a.path), sha256: sha256(b) })))
+      for (const b of bound) {
+        const list = inputs[b.input] ??= []
+        for (const f of b.files) list.push({ stage: b.instance, file: path.relative(artifactsRoot, path.join(dirOf(b.instance), f.file)), sha256: f.sha256 })
       }
       const manifest: Manifest = {
         schemaVersion: SCHEMA_VERSION,
@@ -164,19 +210,43 @@ export const runInstance = (options: RunOptions) =>
         vars: inst.vars,
         paramsHash: inst.paramsHash,
         params: inst.params,
+        key: key.key,
+        staticKey: key.staticKey,
+        keyParts: key.parts,
         inputs,
         outputs,
         backend: { backend: backend.backend, tfVersion: backend.tfVersion, tfjsVersion: backend.tfjsVersion },
         info,
+        measurements: { ...measurements, ...(stage.usesTf === false ? {} : { threads: numericsInfo(env) }) },
+        host,
         wallSeconds: (Date.now() - started) / 1000
       }
       yield* writeJsonAtomic(path.join(tmpDir, "manifest.json"), manifest)
-      // swap into place: old → .old, tmp → final, drop .old
-      const oldDir = path.join(artifactsRoot, graph.pipeline, `.old-${inst.id}-${process.pid}`)
-      if (yield* fs.exists(finalDir)) yield* fs.rename(finalDir, oldDir)
-      yield* fs.rename(tmpDir, finalDir)
-      yield* fs.remove(oldDir, { recursive: true, force: true })
+      // swap into place (never interrupted half way): old → .old, tmp → final, drop .old
+      yield* Effect.uninterruptible(Effect.gen(function*() {
+        const oldDir = path.join(pipelineDir, tempName("old", inst.id, host, process.pid))
+        if (yield* fs.exists(finalDir)) yield* fs.rename(finalDir, oldDir)
+        yield* fs.rename(tmpDir, finalDir)
+        yield* fs.remove(oldDir, { recursive: true, force: true })
+      }))
+      yield* checkInPlace(finalDir, manifest)
       return manifest
     })
     return yield* work.pipe(Effect.onExit(() => fs.remove(tmpDir, { recursive: true, force: true }).pipe(Effect.ignore)))
   })
+
+/** The runner's last check before it reports success: every output the manifest lists is in place with its size. */
+export const checkInPlace = (dir: string, manifest: Manifest) =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const path = yield* Path.Path
+    for (const d of Object.values(manifest.outputs).flat()) {
+      const file = path.join(dir, d.file)
+      const size = yield* fs.stat(file).pipe(Effect.map((s) => Number(s.size)), Effect.orElseSucceed(() => -1))
+      if (size !== d.bytes) {
+        return yield* Effect.fail(new IntegrityError({ file, expected: `${d.bytes} bytes`, actual: size < 0 ? "no such file" : `${size} bytes`, fix: "Something removed or changed it as the stage finished; rerun the stage." }))
+      }
+    }
+  })
+
+export type { InputArtifact }

@@ -1,4 +1,46 @@
-/** What the Nx plugin needs, bundled into one module (see plugin.mjs). */
-export { resolve } from "./PipelineGraph.js"
-export { registry } from "./Registry.js"
-export { runPromiseExit } from "effect/Effect"
+/** What the Nx plugin and the key-input script need, bundled into one module (see bundle.mjs). */
+import * as Effect from "effect/Effect"
+import * as NodeContext from "@effect/platform-node/NodeContext"
+import { sourceDigest } from "@growlab/data/SourceDigest"
+import { datasetNames, type DatasetName } from "@growlab/data/Sources"
+import { numerics } from "./Numerics.js"
+import { codePartsByKind, environmentLine, staticKey, staticPartsWith } from "./StageKey.js"
+import type { Instance } from "./PipelineGraph.js"
+
+import { resolve } from "./PipelineGraph.js"
+import type { Graph } from "./PipelineGraph.js"
+export { kindEntry, outputEntry } from "./Registry.js"
+export { environmentLine } from "./StageKey.js"
+
+const run = <A, E>(effect: Effect.Effect<A, E, NodeContext.NodeContext>): Promise<A> =>
+  Effect.runPromise(effect.pipe(Effect.provide(NodeContext.layer), Effect.mapError((e) => {
+    const err = new Error((e as { message?: string }).message ?? String(e))
+    return err
+  })))
+
+/** The static cache keys (and their parts) of a graph's instances, by instance id. */
+export const staticKeysOf = (root: string, instances: ReadonlyArray<Instance>) =>
+  run(Effect.map(codePartsByKind(root, instances), (byKind) =>
+    new Map(instances.map((inst) => {
+      const parts = staticPartsWith(inst, byKind.get(inst.kind)!)
+      return [inst.id, { key: staticKey(parts), parts }] as const
+    }))))
+
+/** The runtime-input line of the numerics environment of this process (a TensorFlow stage with `cpus` cpus). */
+export const numericsLine = (root: string, env: Record<string, string | undefined>, cpus?: number): string =>
+  environmentLine(numerics(root, env, cpus))
+
+/** The runtime-input line of a dataset's source files. */
+export const datasetLine = async (dataset: string, dataDir?: string): Promise<string> => {
+  if (!(datasetNames as ReadonlyArray<string>).includes(dataset)) return `unknown dataset ${JSON.stringify(dataset)}`
+  const digest = await run(sourceDigest(dataset as DatasetName, { dataDir }))
+  return environmentLine(digest)
+}
+
+/** Resolves a pipeline file: its graph, or the message of the first problem (file, field, expected, actual). */
+export const runResolve = async (file: string, text: string): Promise<{ ok: true; graph: Graph } | { ok: false; message: string }> => {
+  const exit = await Effect.runPromiseExit(resolve(file, text))
+  if (exit._tag === "Success") return { ok: true, graph: exit.value }
+  const failure = exit.cause._tag === "Fail" ? exit.cause.error : undefined
+  return { ok: false, message: failure ? failure.message : `${file}: could not be resolved (${String(exit.cause)})` }
+}

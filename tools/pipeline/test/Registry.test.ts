@@ -3,7 +3,7 @@ import * as Effect from "effect/Effect"
 import { NodeContext } from "@effect/platform-node"
 import { readdirSync, readFileSync } from "node:fs"
 import { join } from "node:path"
-import { registry } from "../src/Registry.js"
+import { kindEntry, registry } from "../src/Registry.js"
 import { loadStage } from "../src/Runner.js"
 import { resolve } from "../src/PipelineGraph.js"
 import { decodeParams } from "@growlab/core/StageContext"
@@ -12,13 +12,17 @@ import { repoRoot } from "../../../test/workspaceCopy.js"
 describe("stage registry", () => {
   it.effect("matches the stage kinds and outputs the packages export", () =>
     Effect.gen(function*() {
-      for (const [kind, entry] of Object.entries(registry)) {
+      for (const [kind, entry] of registry) {
         const stage = yield* loadStage("registry", kind, kind)
         assert.strictEqual(stage.kind, kind)
-        assert.deepStrictEqual(Object.keys(stage.outputs).sort(), [...entry.outputs].sort(), `outputs of ${kind} (${entry.package})`)
+        assert.isTrue(entry.module.startsWith(`${entry.package}/`), `${kind}: its module is in its package`)
+        assert.deepStrictEqual(Object.keys(stage.outputs).sort(), Object.keys(entry.outputs).sort(), `outputs of ${kind} (${entry.package})`)
         for (const [name, out] of Object.entries(stage.outputs)) {
           assert.match(out.file, /^[A-Za-z0-9_.-]+$/, `${kind}.${name} file name stays inside the stage folder`)
+          const e = entry.outputs[name]
+          assert.deepStrictEqual([e.kind, e.file, e.dir === true, e.optional === true], [out.kind, out.file, out.dir === true, out.optional === true], `${kind}.${name}`)
         }
+        assert.strictEqual(entry.usesTf, stage.usesTf !== false, `${kind}: usesTf`)
       }
     }).pipe(Effect.provide(NodeContext.layer)))
 
@@ -44,4 +48,9 @@ describe("stage registry", () => {
         }
       }
     }).pipe(Effect.provide(NodeContext.layer)))
+
+  it("only the table's own entries are kinds (no Object.prototype members)", () => {
+    for (const name of ["toString", "constructor", "hasOwnProperty", "__proto__", "valueOf"]) assert.isUndefined(kindEntry(name), name)
+    assert.isDefined(kindEntry("train"))
+  })
 })

@@ -43,11 +43,12 @@ export const metricsOf = (c: CurveSpec, epochs: number, seed: number): MetricsAr
   return { epochs: out, info: { seed } }
 }
 
+/** A run as the runner binds it: its metrics artifact, and its epochs' seconds as the run's manifest measurements. */
 export const writeRun = (dir: string, name: string, vars: InputArtifact["vars"], m: MetricsArtifact.Metrics) =>
   Effect.gen(function*() {
     const path = `${dir}/${name}/metrics.arrow`
     yield* MetricsArtifact.write(path, m)
-    return { path, stage: name, vars } satisfies InputArtifact
+    return { path, stage: name, vars, measurements: MetricsArtifact.measurementsOf(m) } satisfies InputArtifact
   })
 
 /**
@@ -120,9 +121,12 @@ export const writeInstance = (
   Effect.gen(function*() {
     const dir = `${artifacts}/${pipeline}/${stage}`
     if (m) yield* MetricsArtifact.write(`${dir}/metrics.arrow`, m)
+    const zero = "0".repeat(64)
     yield* writeJsonAtomic(`${dir}/manifest.json`, {
-      schemaVersion: 1, pipeline, stage, kind, vars, paramsHash: "0".repeat(64), params,
-      inputs: {}, outputs: m ? { metrics: [{ file: "metrics.arrow", sha256: "0".repeat(64), bytes: 1 }] } : {},
-      backend: { backend: "tensorflow", tfVersion: "2.21.0", tfjsVersion: "4.22.0" }, info: {}, wallSeconds: 1
+      schemaVersion: 2, pipeline, stage, kind, vars, paramsHash: zero, params, key: zero, staticKey: zero,
+      keyParts: { kind, params: zero, wiring: zero, code: zero, packages: zero, numerics: null, data: null, upstream: zero },
+      inputs: {}, outputs: m ? { metrics: [{ file: "metrics.arrow", sha256: zero, bytes: 1 }] } : {},
+      backend: { backend: "tensorflow", tfVersion: "2.21.0", tfjsVersion: "4.22.0" }, info: {},
+      measurements: m ? MetricsArtifact.measurementsOf(m) : {}, host: "test", wallSeconds: 1
     })
   })
