@@ -66,6 +66,12 @@ const serialize = (model: Model) =>
     (layers) => Effect.sync(() => layers.dispose())
   )
 
+/** tfjs names a Sequential `sequential_<n>` with a per-process counter: a fixed name keeps the bytes reproducible. */
+const renamed = (topology: tf.io.ModelArtifacts["modelTopology"], name: string) => {
+  const t = topology as { config?: Record<string, unknown> } | undefined
+  return t?.config ? { ...t, config: { ...t.config, name } } : topology
+}
+
 export const format = Format.make({
   name: "tfjs",
   description: "TensorFlow.js LayersModel (model.json + weights.bin)",
@@ -80,7 +86,7 @@ export const format = Format.make({
         format: a.format,
         generatedBy: a.generatedBy,
         convertedBy: a.convertedBy ?? null,
-        modelTopology: a.modelTopology,
+        modelTopology: renamed(a.modelTopology, model.spec.name ?? "growlab"),
         weightsManifest: [{ paths: [WEIGHTS], weights: a.weightSpecs }],
         userDefinedMetadata: a.userDefinedMetadata
       }
