@@ -17,40 +17,32 @@ const WEIGHTS = "weights.bin"
 const fail = (reason: string) => new ExportError({ format: "tfjs", file: "model.json", reason })
 
 /**
- * The layers model of the spec holding copies of the weights, set layer by layer by name. (Layers.fromArtifact sets
- * them in one `setWeights` call in spec order, but tfjs lists a model's trainable weights before its non-trainable
- * ones, so that order breaks on BatchNormalization's moving statistics.)
+ * Copies the weights into the layers model layer by layer, by name. (Layers.fromArtifact sets them in one
+ * `setWeights` call in spec order, but tfjs lists a model's trainable weights before its non-trainable ones, so that
+ * order breaks on BatchNormalization's moving statistics.) `setWeights` copies; tidy disposes the sources.
  */
-const layersModel = (model: Model): tf.Sequential => {
-  const byName = new Map(model.weights.map((w) => [w.name, w]))
-  const layers = Layers.build(model.spec)
-  try {
-    for (const l of inferShapes(model.spec)) {
-      if (l.weights.length === 0) continue
-      const values = tf.tidy(() => l.weights.map((w) => {
-        const src = byName.get(w.name)
-        if (!src) throw new RangeError(`model has no weight ${w.name}`)
-        return tf.tensor(src.values, [...w.shape], "float32")
-      }))
-      try {
-        layers.getLayer(l.name).setWeights(values)
-      } finally {
-        tf.dispose(values)
+const setWeights = (layers: tf.Sequential, model: Model) =>
+  Effect.try({
+    try: () => {
+      const byName = new Map(model.weights.map((w) => [w.name, w]))
+      for (const l of inferShapes(model.spec)) {
+        if (l.weights.length === 0) continue
+        tf.tidy(() => layers.getLayer(l.name).setWeights(l.weights.map((w) => {
+          const src = byName.get(w.name)
+          if (!src) throw new RangeError(`model has no weight ${w.name}`)
+          return tf.tensor(src.values, [...w.shape], "float32")
+        })))
       }
-    }
-    return layers
-  } catch (e) {
-    layers.dispose()
-    throw e
-  }
-}
+    },
+    catch: (e) => fail(`cannot set the weights of the tfjs layers model: ${String(e)}`)
+  })
 
 /** Runs tfjs' serializer and returns the artifacts it would write. Disposes the temporary layers model. */
 const serialize = (model: Model) =>
   Effect.acquireUseRelease(
-    Effect.try({ try: () => layersModel(model), catch: (e) => fail(`cannot build the tfjs layers model: ${String(e)}`) }),
+    Effect.try({ try: () => Layers.build(model.spec), catch: (e) => fail(`cannot build the tfjs layers model: ${String(e)}`) }),
     (layers) =>
-      Effect.tryPromise({
+      Effect.zipRight(setWeights(layers, model), Effect.tryPromise({
         try: async () => {
           layers.setUserDefinedMetadata({ "growlab.spec": encodeModelSpec(model.spec), "growlab.info": model.info })
           let captured: tf.io.ModelArtifacts | undefined
@@ -62,7 +54,7 @@ const serialize = (model: Model) =>
           return captured
         },
         catch: (e) => fail(`tfjs serializer failed: ${String(e)}`)
-      }),
+      })),
     (layers) => Effect.sync(() => layers.dispose())
   )
 

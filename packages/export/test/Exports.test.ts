@@ -100,7 +100,7 @@ const checkModel = (label: string, make: Effect.Effect<Model, unknown>) =>
       const python = venvPython()
       if (python === undefined) {
         assert.isFalse(inCi, "CI=true but the Python venv is missing: `npm run setup` creates .growlab/venv")
-        console.log(`[export] ${label}: Python checks skipped: no venv at .growlab/venv (npm run setup creates it)`)
+        console.log(`[export] ${label}: Python checks skipped: no venv at ${process.env.GROWLAB_VENV ?? ".growlab/venv"} (npm run setup creates it)`)
       } else {
         const py = yield* pythonLogits(python, dir, images)
         for (const [format, logits] of Object.entries(py)) deltas[format] = maxAbsDiff(growlab, logits)
