@@ -12,6 +12,8 @@
  *        GROWLAB_LIBTENSORFLOW_DIR, then ~/.cache/growlab/wheels, then `pip download`) into the
  *        package's deps/ and build the addon from source (node-pre-gyp --build-from-source);
  *     d. verify again and write node_modules/.growlab/tf-native.json.
+ *  3. A Python venv at .growlab/venv with pinned TensorFlow/Keras, onnx, onnxruntime, safetensors, torch
+ *     (the export tests load exports with them); warns instead of failing when python3 is missing.
  *  Idempotent: with everything in place it only stats a few files and loads TF once (~1 s).
  *  See docs/setup.md.
  */
@@ -622,10 +624,89 @@ function ensureBrowser() {
   log(`browser: chromium installed (${secs()})`);
 }
 
+// ---------------------------------------------------------------------------------------------
+// 3. Python venv (.growlab/venv) for @growlab/export's tests: they load each export with Keras, onnxruntime,
+//    safetensors + torch outside growlab. Never fails setup: without python3 / venv / pip it says why and goes on
+//    (the export tests then skip their Python checks locally and fail under CI=true).
+
+const VENV = path.resolve(ROOT, process.env.GROWLAB_VENV || path.join('.growlab', 'venv'));
+const VENV_PY = path.join(VENV, 'bin', 'python');
+const VENV_LOG = path.join(ROOT, '.growlab', 'venv-install.log');
+/** Pinned: the .keras writer follows Keras 3.15's file layout; the rest are the versions the tests were checked with. */
+const PY_REQUIREMENTS = ['tensorflow-cpu==2.21.0', 'keras==3.15.1', 'numpy==2.4.6', 'pyarrow==25.0.1', 'safetensors==0.8.0', 'onnx==1.23.1', 'onnxruntime==1.30.0'];
+/** The CPU build (+867 MB); GROWLAB_PY_TORCH=0 leaves it out (the safetensors/torch check then skips, or fails under CI). */
+const PY_TORCH = process.env.GROWLAB_PY_TORCH_REQUIREMENT || 'torch==2.13.0+cpu';
+
+const VERSIONS_SRC = `import json, sys
+from importlib import metadata
+out = []
+for r in json.loads(sys.argv[1]):
+    name, want = r.split("==")
+    try:
+        have = metadata.version(name)
+    except metadata.PackageNotFoundError:
+        have = None
+    if have != want:
+        out.append(r)
+print(json.dumps(out))`;
+
+/** The pinned requirements the venv lacks (or has at another version); reads package metadata only (~0.1 s). @param {string[]} reqs */
+function venvLacks(reqs) {
+  if (!fs.existsSync(VENV_PY)) return reqs;
+  const r = spawnSync(VENV_PY, ['-c', VERSIONS_SRC, JSON.stringify(reqs)], { encoding: 'utf8' });
+  try { return r.status === 0 ? /** @type {string[]} */ (JSON.parse(r.stdout.trim())) : reqs; } catch { return reqs; }
+}
+
+/**
+ * pip retries each index 5 times with backoff; where the default index cannot be reached (these machines: a local
+ * index only) that cost 5.5 of 7 minutes for a fresh venv. PIP_RETRIES=0 (unless you set PIP_RETRIES) took 95 s.
+ * @param {string[]} reqs
+ */
+async function pipInstall(reqs) {
+  log(`python venv: pip install ${reqs.join(' ')} (log: ${path.relative(ROOT, VENV_LOG)}) ...`);
+  const env = { ...process.env, PIP_RETRIES: process.env.PIP_RETRIES ?? '0' };
+  const r = await run(VENV_PY, ['-m', 'pip', 'install', '--no-input', '--disable-pip-version-check', ...reqs], { env, logFile: VENV_LOG, timeoutS: 1800 });
+  if (r.code !== 0 || r.timedOut) {
+    log(`python venv: WARNING: pip install failed${r.timedOut ? ' (timed out)' : ''}: ${failureReason(r.out)}`);
+    return false;
+  }
+  return true;
+}
+
+async function ensurePythonVenv() {
+  const later = 'the export tests skip their Python checks (and fail under CI=true)';
+  if (process.env.GROWLAB_SKIP_PYTHON === '1') { log(`python venv: skipped (GROWLAB_SKIP_PYTHON=1); ${later}`); return; }
+  const wanted = process.env.GROWLAB_PY_TORCH === '0' ? PY_REQUIREMENTS : [...PY_REQUIREMENTS, PY_TORCH];
+  const lacking = venvLacks(wanted);
+  const where = VENV.startsWith(ROOT + path.sep) ? path.relative(ROOT, VENV) : VENV;
+  if (lacking.length === 0) { log(`python venv: ${where} has ${wanted.map((r) => r.split('==')[0]).join(', ')}`); return; }
+  const started = Date.now();
+  fs.mkdirSync(path.dirname(VENV_LOG), { recursive: true });
+  if (!fs.existsSync(VENV_PY)) {
+    const py = process.env.PYTHON || 'python3';
+    if (!hasCommand(py)) { log(`python venv: WARNING: no ${py} on PATH (set PYTHON); ${later}`); return; }
+    log(`python venv: creating ${where} (${py} -m venv) ...`);
+    const r = await run(py, ['-m', 'venv', VENV], { logFile: VENV_LOG });
+    if (r.code !== 0) {
+      log(`python venv: WARNING: ${py} -m venv failed: ${failureReason(r.out)} (Debian: apt-get install python3-venv); ${later}`);
+      return;
+    }
+  }
+  // the core first, torch on its own: a missing torch wheel leaves the rest usable
+  const core = lacking.filter((r) => r !== PY_TORCH);
+  if (core.length > 0 && !(await pipInstall(PY_REQUIREMENTS))) { log(`python venv: ${later}`); return; }
+  if (lacking.includes(PY_TORCH) && !(await pipInstall([PY_TORCH]))) log('python venv: torch missing: the safetensors check in torch skips (and fails under CI=true)');
+  const still = venvLacks(wanted);
+  const took = `${((Date.now() - started) / 1000).toFixed(0)} s`;
+  if (still.length === 0) log(`python venv: ${where} ready (${took})`);
+  else log(`python venv: WARNING: still lacks ${still.join(' ')} after ${took}; ${later}`);
+}
+
 try {
   await ensureNodeModules();
   await ensureTfNative();
   ensureBrowser();
+  await ensurePythonVenv();
 } catch (e) {
   console.error(`[setup] ERROR: ${e instanceof Error ? e.message : String(e)}`);
   if (e instanceof SetupError) for (const h of e.hints) console.error(`[setup]   ${h}`);
