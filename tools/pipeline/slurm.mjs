@@ -65,6 +65,11 @@ const SLURM_CLIENTS = "the Slurm executor needs Slurm's client commands (sbatch,
 /** States in which a job is still queued, running or being cleaned up: keep polling. */
 const ACTIVE = new Set(["PENDING", "CONFIGURING", "RUNNING", "COMPLETING", "SUSPENDED", "REQUEUED", "REQUEUE_FED",
   "REQUEUE_HOLD", "RESIZING", "SIGNALING", "STAGE_OUT", "STOPPED", "RESV_DEL_HOLD", "POWER_UP_NODE"])
+/**
+ * Pending reasons with which Slurm keeps a job queued until an administrator changes the cluster (its default
+ * EnforcePartLimits=NO accepts such jobs): the job cannot run as asked, so it is cancelled and the run fails.
+ */
+const NEVER_RUNS = /^(BadConstraints|PartitionConfig|PartitionNodeLimit|PartitionTimeLimit|InvalidAccount|InvalidQOS|DependencyNeverSatisfied|(QOS|Assoc)Max\w*PerJob\w*)$/
 const TAIL_MS = 250
 const FIRST_POLL_S = 0.25
 /** How long the controller may stay unreachable before the runner gives up on a job. */
@@ -301,7 +306,9 @@ class Tail {
 /**
  * Runs `command args` as one Slurm job with these resources, in `cwd`, with `env`; streams its stdout and stderr to
  * the given streams while it runs; resolves with its exit code and signal, the job id and its final Slurm state.
- * Rejects (before any job exists) when sbatch is missing or refuses the job, e.g. more CPUs than any node has.
+ * Rejects when no job can run: sbatch is missing or refuses the job (e.g. an unknown partition), or Slurm accepts it
+ * but keeps it pending for a reason that only an administrator can lift (e.g. PartitionConfig: more CPUs than any node
+ * of the partition has); such a job is cancelled first, so nothing is left in the queue.
  * If `signal` fires: cancels the job (`scancel`; if the submission is under way, right after it), waits until
  * `squeue` no longer lists it, and resolves with its final state (CANCELLED, or whatever it reached first).
  * @param {RunSlurmJobOptions} options
@@ -337,15 +344,17 @@ export async function runSlurmJob({ command, args = [], cwd, env = process.env, 
   let nextPoll = Date.now() + pollEvery * 1000
   let lastOk = Date.now()
   let cancelled = false
+  /** @type {string | undefined} the pending reason that made the runner give up on the job */
+  let neverRuns
   let lastShown = ""
   /** @type {{ state: string, exit: [number, number] } | undefined} */
   let final
   /** @type {string | undefined} */
   let lostBecause
 
-  const cancel = async () => {
+  const cancel = async (/** @type {string} */ why) => {
     cancelled = true
-    say(`cancelling job ${jobId} (the run was interrupted)`)
+    say(`cancelling job ${jobId} (${why})`)
     const r = await client("scancel", [jobId], { env }).catch((e) => ({ code: 1, stdout: "", stderr: String(e) }))
     if (r.code !== 0 && !/already completing or completed|invalid job id/i.test(r.stderr)) say(`scancel ${jobId}: ${r.stderr.trim()}`)
     pollEvery = FIRST_POLL_S
@@ -355,7 +364,7 @@ export async function runSlurmJob({ command, args = [], cwd, env = process.env, 
   /** One step: copy new output, cancel if asked, now and then ask Slurm where the job is. Returns true when done. */
   const step = async () => {
     for (const t of tails) t.drain()
-    if (signal?.aborted && !cancelled) await cancel()
+    if (signal?.aborted && !cancelled) await cancel("the run was interrupted")
     if (Date.now() < nextPoll) return false
     const s = await jobState(jobId, env)
     if (s.ok) {
@@ -364,6 +373,11 @@ export async function runSlurmJob({ command, args = [], cwd, env = process.env, 
         : s.state === "RUNNING" ? `job ${jobId} running on ${s.node}` : lastShown
       if (shown !== lastShown) say(shown)
       lastShown = shown
+      if (s.state === "PENDING" && NEVER_RUNS.test(s.reason) && !cancelled) {
+        neverRuns = s.reason
+        await cancel(`Slurm will not run it as asked: ${s.reason}`)
+        return false
+      }
       if (!ACTIVE.has(s.state) && !(await listedInQueue(jobId, env))) {
         final = s
         return true
@@ -390,6 +404,10 @@ export async function runSlurmJob({ command, args = [], cwd, env = process.env, 
   // the output files are in the task's log now; keep them only if the job may still be writing them
   if (final || lostBecause?.startsWith("Slurm no longer knows")) for (const p of [outPath, errPath]) rmSync(p, { force: true })
 
+  if (neverRuns) {
+    throw new Error(`Slurm will not run ${jobName} as asked: job ${jobId} stayed pending with reason ${neverRuns}, so it was ` +
+      `cancelled; check the stage's resources against the partition's limits (scontrol show partition; sinfo -N -l)\n  sbatch ${sbatch.join(" ")}`)
+  }
   if (!final) {
     const message = `Slurm job ${jobId} (${jobName}) UNKNOWN: ${lostBecause}`
     say(message.replace(/^Slurm /, ""))
