@@ -37,7 +37,7 @@ export const makeWorkspaceCopy = (): WorkspaceCopy => {
   }
   mkdirSync(join(nm, "@growlab"))
   for (const entry of readdirSync(join(repoRoot, "node_modules", "@growlab"))) {
-    const target = ["pipeline"].includes(entry) ? join(dir, "tools", entry) : join(dir, "packages", entry)
+    const target = ["pipeline", "cache-server"].includes(entry) ? join(dir, "tools", entry) : join(dir, "packages", entry)
     symlinkSync(target, join(nm, "@growlab", entry))
   }
   // packages whose dependencies npm could not hoist keep a node_modules of their own
