@@ -1,6 +1,9 @@
 /**
  * Builds a TensorFlow GraphDef node by node: unique names, typed attributes, and helpers for the ops growlab's
  * training graphs use. A value is referred to by its output name ("node" = output 0, "node:1").
+ *
+ * The float helpers build ops of the current compute type: float32, or bfloat16 inside `computeIn(DT.bfloat16, f)`
+ * (mixed precision: TrainStepGraph runs the layers in bfloat16 and the loss and Adam in float32; `cast` converts).
  */
 import { DT, type Attr, type DataType, type NodeDef, tensorProto } from "./Proto.js"
 
@@ -17,13 +20,36 @@ export const attr = {
   strings: (value: ReadonlyArray<string>): Attr => ({ kind: "listS", value })
 }
 
-const T = attr.type(DT.float)
+/** The float types ops can compute in. */
+export type FloatType = typeof DT.float | typeof DT.bfloat16
 
 export class GraphBuilder {
   readonly nodes: Array<NodeDef> = []
   private readonly used = new Set<string>()
   private readonly constants = new Map<string, Value>()
   private scope = ""
+  private compute: FloatType = DT.float
+
+  /** The compute type of the float helpers (float32 unless inside `computeIn`). */
+  get computeType(): FloatType {
+    return this.compute
+  }
+
+  /** Runs `f` with the float helpers building ops of type `dtype`. */
+  computeIn<A>(dtype: FloatType, f: () => A): A {
+    const saved = this.compute
+    this.compute = dtype
+    try {
+      return f()
+    } finally {
+      this.compute = saved
+    }
+  }
+
+  /** The `T` attribute of the current compute type. */
+  private get T(): Attr {
+    return attr.type(this.compute)
+  }
 
   /** Runs `f` with node names prefixed by `name/`. */
   within<A>(name: string, f: () => A): A {
@@ -85,8 +111,24 @@ export class GraphBuilder {
     return name
   }
 
+  /** A scalar of the compute type: a float32 constant, or its cast to bfloat16 (which Grappler folds). */
   scalar(value: number): Value {
-    return this.const(DT.float, [], [value])
+    const f32 = this.const(DT.float, [], [value])
+    if (this.compute === DT.float) return f32
+    const key = `cast${this.compute}|${f32}`
+    const hit = this.constants.get(key)
+    if (hit) return hit
+    const saved = this.scope
+    this.scope = ""
+    const name = this.cast(f32, DT.float, this.compute)
+    this.scope = saved
+    this.constants.set(key, name)
+    return name
+  }
+
+  /** `x` (of type `from`) converted to `to` (round to nearest even). */
+  cast(x: Value, from: DataType, to: DataType): Value {
+    return this.op("Cast", [x], { SrcT: attr.type(from), DstT: attr.type(to), Truncate: attr.b(false) })
   }
 
   ints(values: ReadonlyArray<number>): Value {
@@ -98,46 +140,46 @@ export class GraphBuilder {
   }
 
   // -------------------------------------------------------------------------------------------------------------
-  // float32 ops
+  // float ops (of the compute type)
 
-  add(a: Value, b: Value): Value { return this.op("AddV2", [a, b], { T }) }
-  sub(a: Value, b: Value): Value { return this.op("Sub", [a, b], { T }) }
-  mul(a: Value, b: Value): Value { return this.op("Mul", [a, b], { T }) }
-  div(a: Value, b: Value): Value { return this.op("RealDiv", [a, b], { T }) }
-  sqrt(a: Value): Value { return this.op("Sqrt", [a], { T }) }
-  square(a: Value): Value { return this.op("Square", [a], { T }) }
-  neg(a: Value): Value { return this.op("Neg", [a], { T }) }
-  identity(a: Value, dtype: DataType = DT.float, options: { name?: string; absolute?: boolean; control?: ReadonlyArray<Value> } = {}): Value {
+  add(a: Value, b: Value): Value { return this.op("AddV2", [a, b], { T: this.T }) }
+  sub(a: Value, b: Value): Value { return this.op("Sub", [a, b], { T: this.T }) }
+  mul(a: Value, b: Value): Value { return this.op("Mul", [a, b], { T: this.T }) }
+  div(a: Value, b: Value): Value { return this.op("RealDiv", [a, b], { T: this.T }) }
+  sqrt(a: Value): Value { return this.op("Sqrt", [a], { T: this.T }) }
+  square(a: Value): Value { return this.op("Square", [a], { T: this.T }) }
+  neg(a: Value): Value { return this.op("Neg", [a], { T: this.T }) }
+  identity(a: Value, dtype: DataType = this.compute, options: { name?: string; absolute?: boolean; control?: ReadonlyArray<Value> } = {}): Value {
     return this.op("Identity", [a], { T: attr.type(dtype) }, options)
   }
 
-  relu(a: Value): Value { return this.op("Relu", [a], { T }) }
-  reluGrad(dy: Value, y: Value): Value { return this.op("ReluGrad", [dy, y], { T }) }
-  tanh(a: Value): Value { return this.op("Tanh", [a], { T }) }
-  tanhGrad(y: Value, dy: Value): Value { return this.op("TanhGrad", [y, dy], { T }) }
-  sigmoid(a: Value): Value { return this.op("Sigmoid", [a], { T }) }
-  sigmoidGrad(y: Value, dy: Value): Value { return this.op("SigmoidGrad", [y, dy], { T }) }
-  softmax(a: Value): Value { return this.op("Softmax", [a], { T }) }
+  relu(a: Value): Value { return this.op("Relu", [a], { T: this.T }) }
+  reluGrad(dy: Value, y: Value): Value { return this.op("ReluGrad", [dy, y], { T: this.T }) }
+  tanh(a: Value): Value { return this.op("Tanh", [a], { T: this.T }) }
+  tanhGrad(y: Value, dy: Value): Value { return this.op("TanhGrad", [y, dy], { T: this.T }) }
+  sigmoid(a: Value): Value { return this.op("Sigmoid", [a], { T: this.T }) }
+  sigmoidGrad(y: Value, dy: Value): Value { return this.op("SigmoidGrad", [y, dy], { T: this.T }) }
+  softmax(a: Value): Value { return this.op("Softmax", [a], { T: this.T }) }
 
   /** Σ over `axes` (int32 list). */
-  sum(a: Value, axes: ReadonlyArray<number>, keepDims: boolean, dtype: DataType = DT.float): Value {
+  sum(a: Value, axes: ReadonlyArray<number>, keepDims: boolean, dtype: DataType = this.compute): Value {
     return this.op("Sum", [a, this.ints(axes)], { T: attr.type(dtype), Tidx: attr.type(DT.int32), keep_dims: attr.b(keepDims) })
   }
 
   mean(a: Value, axes: ReadonlyArray<number>, keepDims = false): Value {
-    return this.op("Mean", [a, this.ints(axes)], { T, Tidx: attr.type(DT.int32), keep_dims: attr.b(keepDims) })
+    return this.op("Mean", [a, this.ints(axes)], { T: this.T, Tidx: attr.type(DT.int32), keep_dims: attr.b(keepDims) })
   }
 
   matMul(a: Value, b: Value, transposeA = false, transposeB = false): Value {
-    return this.op("MatMul", [a, b], { T, transpose_a: attr.b(transposeA), transpose_b: attr.b(transposeB) })
+    return this.op("MatMul", [a, b], { T: this.T, transpose_a: attr.b(transposeA), transpose_b: attr.b(transposeB) })
   }
 
-  biasAdd(x: Value, bias: Value): Value { return this.op("BiasAdd", [x, bias], { T, data_format: attr.s("NHWC") }) }
-  biasAddGrad(dy: Value): Value { return this.op("BiasAddGrad", [dy], { T, data_format: attr.s("NHWC") }) }
+  biasAdd(x: Value, bias: Value): Value { return this.op("BiasAdd", [x, bias], { T: this.T, data_format: attr.s("NHWC") }) }
+  biasAddGrad(dy: Value): Value { return this.op("BiasAddGrad", [dy], { T: this.T, data_format: attr.s("NHWC") }) }
 
   private convAttrs(strides: number, padding: "valid" | "same"): Record<string, Attr> {
     return {
-      T, strides: attr.ints([1, strides, strides, 1]), padding: attr.s(padding === "same" ? "SAME" : "VALID"),
+      T: this.T, strides: attr.ints([1, strides, strides, 1]), padding: attr.s(padding === "same" ? "SAME" : "VALID"),
       data_format: attr.s("NHWC"), dilations: attr.ints([1, 1, 1, 1]), use_cudnn_on_gpu: attr.b(true),
       explicit_paddings: attr.ints([])
     }
@@ -156,7 +198,7 @@ export class GraphBuilder {
   }
 
   private poolAttrs(size: number, strides: number): Record<string, Attr> {
-    return { T, ksize: attr.ints([1, size, size, 1]), strides: attr.ints([1, strides, strides, 1]), padding: attr.s("VALID"), data_format: attr.s("NHWC") }
+    return { T: this.T, ksize: attr.ints([1, size, size, 1]), strides: attr.ints([1, strides, strides, 1]), padding: attr.s("VALID"), data_format: attr.s("NHWC") }
   }
 
   maxPool(x: Value, size: number, strides: number): Value {
@@ -167,23 +209,27 @@ export class GraphBuilder {
     return this.op("MaxPoolGrad", [x, y, dy], this.poolAttrs(size, strides))
   }
 
+  transpose(x: Value, perm: ReadonlyArray<number>): Value {
+    return this.op("Transpose", [x, this.ints(perm)], { T: this.T, Tperm: attr.type(DT.int32) })
+  }
+
   reshape(x: Value, shape: Value): Value {
-    return this.op("Reshape", [x, shape], { T, Tshape: attr.type(DT.int32) })
+    return this.op("Reshape", [x, shape], { T: this.T, Tshape: attr.type(DT.int32) })
   }
 
   /** x[offset : offset + size] of a 1-D float32 tensor (no copy when offset·4 is a multiple of 64 bytes). */
   slice(x: Value, offset: number, size: number): Value {
-    return this.op("Slice", [x, this.ints([offset]), this.ints([size])], { T, Index: attr.type(DT.int32) })
+    return this.op("Slice", [x, this.ints([offset]), this.ints([size])], { T: this.T, Index: attr.type(DT.int32) })
   }
 
   /** Concatenation of float32 tensors along `axis`. */
   concat(xs: ReadonlyArray<Value>, axis: number): Value {
-    return this.op("ConcatV2", [...xs, this.intScalar(axis)], { T, N: attr.i(xs.length), Tidx: attr.type(DT.int32) })
+    return this.op("ConcatV2", [...xs, this.intScalar(axis)], { T: this.T, N: attr.i(xs.length), Tidx: attr.type(DT.int32) })
   }
 
   /** Shape of a float32 tensor as int32 [rank]. */
   shape(x: Value): Value {
-    return this.op("Shape", [x], { T, out_type: attr.type(DT.int32) })
+    return this.op("Shape", [x], { T: this.T, out_type: attr.type(DT.int32) })
   }
 
   /** Number of elements of `x` (of type `dtype`) as a float32 scalar. */
@@ -194,7 +240,7 @@ export class GraphBuilder {
 
   /** Number of rows where argmax(logits, 1) equals the int32 label, as an int32 scalar. */
   correctCount(logits: Value, labels: Value): Value {
-    const pred = this.op("ArgMax", [logits, this.intScalar(1)], { T, Tidx: attr.type(DT.int32), output_type: attr.type(DT.int32) })
+    const pred = this.op("ArgMax", [logits, this.intScalar(1)], { T: this.T, Tidx: attr.type(DT.int32), output_type: attr.type(DT.int32) })
     const eq = this.op("Equal", [pred, labels], { T: attr.type(DT.int32), incompatible_shape_error: attr.b(true) })
     const asInt = this.op("Cast", [eq], { SrcT: attr.type(DT.bool), DstT: attr.type(DT.int32), Truncate: attr.b(false) })
     return this.sum(asInt, [0], false, DT.int32)

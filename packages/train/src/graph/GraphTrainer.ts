@@ -15,7 +15,7 @@ import * as tf from "@tensorflow/tfjs"
 import type { ModelSpec } from "@growlab/core/ModelSpec"
 import * as StepGraph from "./TrainStepGraph.js"
 
-export { supports, unsupportedReason, type StepLoss, type Variant } from "./TrainStepGraph.js"
+export { supports, unsupportedReason, type Precision, type StepLoss, type Variant } from "./TrainStepGraph.js"
 
 export interface GraphStepOptions {
   readonly beta1?: number
@@ -30,8 +30,15 @@ export interface GraphStepOptions {
    * with Adam in tf.train.adam's exact op sequence (bit-for-bit tf.train.adam's update for the same gradients).
    */
   readonly variant?: StepGraph.Variant
-  /** Compute relu(maxpool(z)) where a ReLU layer precedes a max-pool (same values and gradients). Default false. */
+  /** Compute relu(maxpool(z)) where a ReLU layer precedes a max-pool (same values and gradients). Default: true in bf16-mixed only. */
   readonly reorderReluPool?: boolean
+  /** Small VALID stride-1 conv weight gradients as forward convolutions (TrainStepGraph.ts). Default: true in bf16-mixed only. */
+  readonly filterGradAsConv?: boolean
+  /**
+   * "fp32" (default) or "bf16-mixed": layers compute in bfloat16 (Keras's `mixed_bfloat16`), while the weights
+   * (`weights()`, `setWeights`), Adam's slots, the loss and the logits of `predict` stay float32.
+   */
+  readonly precision?: StepGraph.Precision
   /** Where step graphs are cached (default $GROWLAB_GRAPH_CACHE or <tmpdir>/growlab-graphs). */
   readonly cacheDir?: string
 }
@@ -47,6 +54,7 @@ export interface GraphStep {
   /** Trainable weight names in spec order. */
   readonly weightNames: ReadonlyArray<string>
   readonly variant: StepGraph.Variant
+  readonly precision: StepGraph.Precision
   /** Number of steps taken (Adam's t). */
   readonly steps: number
   /**
@@ -67,6 +75,12 @@ export interface GraphStep {
   setWeights(weights: ReadonlyMap<string, tf.Tensor>, resetOptimizer?: boolean): void
   /** Logits of x (inference mode) with the current weights; the caller owns the result. */
   predict(x: tf.Tensor): tf.Tensor
+  /**
+   * Profiling: runs part of the step graph on a batch without updating anything: "forward" fetches the objective
+   * (forward pass and loss), "gradients" the objective and every weight's float32 gradient (forward and backward).
+   * Returns the fetched tensors (the caller disposes them).
+   */
+  probe(phase: "forward" | "gradients", x: tf.Tensor, y: tf.Tensor, teacher?: TeacherBatch): Array<tf.Tensor>
   dispose(): void
 }
 
@@ -212,11 +226,14 @@ export const makeGraphStep = (spec: ModelSpec, init: ReadonlyMap<string, tf.Tens
     beta2: options.beta2 ?? StepGraph.defaultStepOptions.beta2,
     epsilon: options.epsilon ?? StepGraph.defaultStepOptions.epsilon,
     loss: options.loss ?? "ce",
-    reorderReluPool: options.reorderReluPool ?? false
+    precision: options.precision ?? "fp32",
+    ...(options.reorderReluPool === undefined ? {} : { reorderReluPool: options.reorderReluPool }),
+    ...(options.filterGradAsConv === undefined ? {} : { filterGradAsConv: options.filterGradAsConv })
   }
   const stateful = stepOptions.variant === "stateful"
   const distill = stepOptions.loss !== "ce"
-  const dir = StepGraph.savedModelDir(spec, stepOptions, options.cacheDir)
+  const built = StepGraph.buildTrainStep(spec, stepOptions)
+  const dir = StepGraph.writeSavedModel(built.savedModel, options.cacheDir)
   const layout = StepGraph.weightLayout(spec)
   const names = layout.weights.map((w) => w.name)
   // A fresh session per GraphStep (tf.node.loadSavedModel would share one session, and its variables, per path).
@@ -278,6 +295,7 @@ export const makeGraphStep = (spec: ModelSpec, init: ReadonlyMap<string, tf.Tens
     spec,
     weightNames: names,
     variant: stepOptions.variant,
+    precision: stepOptions.precision ?? "fp32",
     get steps() {
       return t
     },
@@ -325,6 +343,15 @@ export const makeGraphStep = (spec: ModelSpec, init: ReadonlyMap<string, tf.Tens
     predict: (x) => {
       alive()
       return be.runSavedModel(session, [x, ...store.predictFeeds()], store.predictInfos, ["out/logits:0"])[0]
+    },
+    probe: (phase, x, y, teacher) => {
+      alive()
+      if (distill && !teacher) throw new Error("distillation needs the teacher's targets (probs, entropy) for every batch")
+      const fetch = phase === "forward" ? [built.lossNode] : [built.lossNode, ...names.map((n) => built.gradientNodes.get(n)!)]
+      const state = stateful ? [] : store.feeds()
+      const stateInfos = stateful ? [] : store.feedInfos
+      return be.runSavedModel(session, [x, y, ...(distill ? [teacher!.probs, teacher!.entropy] : []), ...state],
+        [info("x"), info("y", "DT_INT32"), ...(distill ? [info("probs"), info("entropy")] : []), ...stateInfos], fetch)
     },
     dispose: () => {
       if (disposed) return

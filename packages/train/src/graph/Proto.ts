@@ -120,7 +120,7 @@ export const encode = (build: (w: Writer) => void): Uint8Array => {
 // TensorFlow messages
 
 /** tensorflow.DataType values used here. */
-export const DT = { float: 1, int32: 3, string: 7, bool: 10, resource: 20 } as const
+export const DT = { float: 1, int32: 3, string: 7, bool: 10, bfloat16: 14, resource: 20 } as const
 export type DataType = (typeof DT)[keyof typeof DT]
 
 /** TensorShapeProto: dims (−1 = unknown), or unknown rank when `dims` is undefined. */
