@@ -34,6 +34,7 @@ import * as Loss from "./Loss.js"
 import * as FlatAdam from "./internal/adam.js"
 import * as Native from "./internal/native.js"
 import * as GraphTrainer from "./graph/GraphTrainer.js"
+import * as Precision from "./Precision.js"
 
 /** Training produced a non-finite loss. */
 export class TrainingDiverged extends Schema.TaggedError<TrainingDiverged>()("TrainingDiverged", {
@@ -60,7 +61,7 @@ export interface AdamConfig {
 
 export const defaultAdam: AdamConfig = { beta1: 0.9, beta2: 0.999, epsilon: 1e-7 }
 
-export interface Options {
+export interface Options<P extends Precision.Precision = "fp32"> {
   readonly epochs: number
   readonly batchSize: number
   readonly learningRate: number
@@ -75,6 +76,8 @@ export interface Options {
   readonly distill?: Loss.Distill
   /** Default "native" on the 'tensorflow' backend, else "tfjs". */
   readonly engine?: Engine
+  /** Default "fp32"; "bf16-mixed" needs the graph engine (Precision.ts): `Options<Precision>` to choose at run time. */
+  readonly precision?: P
   /** Batches between loss read-backs (NaN check and progress). Default 50. */
   readonly checkEvery?: number
   /** Batch size of the validation pass (does not change the numbers). Default 500. */
@@ -90,6 +93,9 @@ export interface Data {
   readonly y: tf.Tensor
 }
 
+/** Errors of `train` in precision P: PrecisionUnsupported only where P admits a precision other than "fp32". */
+export type TrainError<P extends Precision.Precision> = TrainingDiverged | (P extends "fp32" ? never : Precision.PrecisionUnsupported)
+
 /** Learning rate during epoch `epoch` (1-based). */
 export const learningRateAt = (options: Pick<Options, "learningRate" | "lrDecay">, epoch: number): number =>
   options.learningRate * Math.pow(options.lrDecay, epoch - 1)
@@ -104,6 +110,12 @@ export const resolveEngine = (engine?: Engine, spec?: ModelSpec): Engine => {
   return wanted === "graph" && (spec === undefined || GraphTrainer.supports(spec)) ? "graph" : "native"
 }
 
+/** Why the engine that runs is not "graph" (for PrecisionUnsupported). */
+const precisionReason = (engine: Engine | undefined, spec: ModelSpec): string =>
+  !Native.available() ? "the 'tensorflow' backend is not active"
+    : engine !== undefined && engine !== "graph" ? `the engine option is "${engine}"`
+    : `the graph step cannot express the spec: ${GraphTrainer.unsupportedReason(spec) ?? "unknown"}`
+
 // ---------------------------------------------------------------------------------------------------------------
 // Session: the variables, the optimizer and one training step.
 
@@ -116,6 +128,8 @@ export interface Batch {
 
 export interface SessionOptions {
   readonly engine?: Engine
+  /** Default "fp32"; "bf16-mixed" only on the graph engine (throws PrecisionUnsupported otherwise). */
+  readonly precision?: Precision.Precision
   readonly adam?: Partial<AdamConfig>
   readonly distill?: Loss.Distill
   /** Seeds the dropout masks (one seed per step drawn from it). */
@@ -154,6 +168,8 @@ const TRAINABLE = new Set(["kernel", "bias", "gamma", "beta"])
 export const makeSession = (model: ModelArtifact.Model, options: SessionOptions): Session => {
   const engine = resolveEngine(options.engine, model.spec)
   if (engine === "graph") return makeGraphSession(model, options)
+  const unsupported = Precision.check(options.precision ?? "fp32", engine, precisionReason(options.engine, model.spec))
+  if (unsupported) throw unsupported
   const native = engine === "native"
   const kernels = native ? "native" as const : "tfjs" as const
   const spec = model.spec
@@ -274,7 +290,7 @@ const makeGraphSession = (model: ModelArtifact.Model, options: SessionOptions): 
   let step: GraphTrainer.GraphStep
   try {
     step = GraphTrainer.makeGraphStep(spec, init, {
-      beta1: adam.beta1, beta2: adam.beta2, epsilon: adam.epsilon,
+      beta1: adam.beta1, beta2: adam.beta2, epsilon: adam.epsilon, precision: options.precision ?? "fp32",
       loss: options.distill
         ? { kd: { teacherWeight: options.distill.teacherWeight, labelWeight: options.distill.labelWeight, temperature: options.distill.temperature } }
         : "ce"
@@ -348,21 +364,30 @@ const teacherData = (teacher: ModelArtifact.Model, x: tf.Tensor, distill: Loss.D
   return { logits, probs, entropy }
 }
 
+/** Resumes on the next turn of the event loop (setImmediate), where signal handlers run; interruptible meanwhile. */
+const yieldToEventLoop: Effect.Effect<void> = Effect.async<void>((resume) => {
+  const handle = setImmediate(() => resume(Effect.void))
+  return Effect.sync(() => clearImmediate(handle))
+})
+
 const gatherRows = (native: boolean, t: tf.Tensor, idx: tf.Tensor): tf.Tensor => native ? Native.gather(t, idx) : tf.gather(t, idx)
 
 /**
  * Trains `init` (its spec and weights) on `inputs.train`, validating on `inputs.validation` after every epoch.
  * Fails with TrainingDiverged on a non-finite loss; every tensor it made is disposed however it ends.
  */
-export const train = (init: ModelArtifact.Model, inputs: Inputs, options: Options): Effect.Effect<Result, TrainingDiverged> => {
+export const train = <P extends Precision.Precision = "fp32">(init: ModelArtifact.Model, inputs: Inputs, options: Options<P>): Effect.Effect<Result, TrainError<P>> => {
   const engine = resolveEngine(options.engine, init.spec)
+  const unsupported = Precision.check(options.precision ?? "fp32", engine, precisionReason(options.engine, init.spec))
+  // (only fails when P admits a precision other than "fp32", where TrainError<P> includes PrecisionUnsupported)
+  if (unsupported) return Effect.fail(unsupported as TrainError<P>)
   const native = engine !== "tfjs"
   const n = inputs.train.x.shape[0]
   const checkEvery = Math.max(1, options.checkEvery ?? 50)
   const shuffleRng = Random.make(options.seed, 1000)
   let validationLabels: Int32Array = new Int32Array(0)
   const acquire = Effect.sync(() => {
-    const session = makeSession(init, { engine, adam: options.adam, distill: options.distill, seed: options.seed, learningRate: options.learningRate })
+    const session = makeSession(init, { engine, precision: options.precision, adam: options.adam, distill: options.distill, seed: options.seed, learningRate: options.learningRate })
     let teacher: TeacherData | undefined
     try {
       if (options.distill) {
@@ -382,7 +407,7 @@ export const train = (init: ModelArtifact.Model, inputs: Inputs, options: Option
       if (teacher) for (const t of [teacher.logits, teacher.probs, teacher.entropy]) t.dispose()
     })
 
-  const runEpoch = (session: Session, teacher: TeacherData | undefined, epoch: number) => {
+  const runEpoch = (session: Session, teacher: TeacherData | undefined, epoch: number) => Effect.suspend(() => {
     const lr = learningRateAt(options, epoch)
     session.learningRate = lr
     const start = performance.now()
@@ -396,8 +421,17 @@ export const train = (init: ModelArtifact.Model, inputs: Inputs, options: Option
     let pending: { loss: tf.Tensor; correct: tf.Tensor } | undefined
     let pendingCount = 0
     const batches = Math.ceil(n / options.batchSize)
-    try {
+    const cleanup = Effect.sync(() => {
+      perm.dispose()
+      if (pending) {
+        pending.loss.dispose()
+        pending.correct.dispose()
+      }
+    })
+    const loop = Effect.gen(function*() {
       for (let b = 0; b < batches; b++) {
+        // back to the event loop before every batch: SIGINT / SIGTERM interrupt a training within one batch
+        yield* yieldToEventLoop
         const begin = b * options.batchSize
         const size = Math.min(options.batchSize, n - begin)
         const next = tf.tidy(() => {
@@ -441,33 +475,32 @@ export const train = (init: ModelArtifact.Model, inputs: Inputs, options: Option
           reported = seen
         }
       }
-    } finally {
-      perm.dispose()
-      if (pending) {
-        pending.loss.dispose()
-        pending.correct.dispose()
+      return undefined
+    }).pipe(Effect.ensuring(cleanup))
+    /** After the epoch's batches: validation, and the epoch's metrics. */
+    const validate = () => {
+      const trainSeconds = (performance.now() - start) / 1000
+      const predictions = session.predict(inputs.validation, options.validationBatchSize ?? 500)
+      const val = Evaluation.overallOf(predictions, validationLabels)
+      const seconds = (performance.now() - start) / 1000
+      const metrics: EpochMetrics = {
+        epoch, trainLoss: lossSum / n, trainAccuracy: correctSum / n, valLoss: val.loss, valAccuracy: val.accuracy, seconds, learningRate: lr
       }
+      bar.done({ loss: metrics.trainLoss, acc: metrics.trainAccuracy, val_loss: metrics.valLoss, val_acc: metrics.valAccuracy })
+      if (!Number.isFinite(val.loss)) {
+        return new TrainingDiverged({ epoch, batch: batches, quantity: "validation loss", value: val.loss, learningRate: lr })
+      }
+      return { metrics, imagesPerSecond: n / trainSeconds }
     }
-    const trainSeconds = (performance.now() - start) / 1000
-    const predictions = session.predict(inputs.validation, options.validationBatchSize ?? 500)
-    const val = Evaluation.overallOf(predictions, validationLabels)
-    const seconds = (performance.now() - start) / 1000
-    const metrics: EpochMetrics = {
-      epoch, trainLoss: lossSum / n, trainAccuracy: correctSum / n, valLoss: val.loss, valAccuracy: val.accuracy, seconds, learningRate: lr
-    }
-    bar.done({ loss: metrics.trainLoss, acc: metrics.trainAccuracy, val_loss: metrics.valLoss, val_acc: metrics.valAccuracy })
-    if (!Number.isFinite(val.loss)) {
-      return new TrainingDiverged({ epoch, batch: batches, quantity: "validation loss", value: val.loss, learningRate: lr })
-    }
-    return { metrics, imagesPerSecond: n / trainSeconds }
-  }
+    return Effect.map(loop, (diverged) => diverged ?? validate())
+  })
 
   return Effect.acquireUseRelease(acquire, ({ session, teacher }) =>
     Effect.gen(function*() {
       const epochs: Array<EpochMetrics> = []
       const speeds: Array<number> = []
       for (let epoch = 1; epoch <= options.epochs; epoch++) {
-        const r = yield* Effect.sync(() => runEpoch(session, teacher, epoch))
+        const r = yield* runEpoch(session, teacher, epoch)
         if (r instanceof TrainingDiverged) return yield* Effect.fail(r)
         epochs.push(r.metrics)
         speeds.push(r.imagesPerSecond)
