@@ -2,15 +2,20 @@
  * Training throughput (images/second of a full training step: batch gather, forward, backward, Adam) for the study's
  * small and large-2 CNNs at batch 32 and 128, in steady state (after warm-up), median of several runs; a breakdown
  * of where a step's time goes; and, when python can import tensorflow, the same models in Keras (`model.fit`,
- * graph mode) measured in the same run, with the ratio to Keras at the end of each line.
+ * graph mode) in float32 and under the `mixed_bfloat16` policy, measured in the same run, with the ratios to both at
+ * the end of each line (`N.NNx Keras`, `N.NNx Keras-bf16`).
  *
  *   npm run bench:train -- [--runs 5] [--steps 30] [--models small,large2] [--batches 32,128]
- *                          [--engines graph,native,tfjs,fit] [--no-keras] [--sweep] [--json out.json]
+ *                          [--engines graph,native,tfjs,fit] [--precisions fp32,bf16-mixed] [--no-keras] [--sweep]
+ *                          [--json out.json]
  *
  * --engines: graph (the default training engine: one TensorFlow graph run per step), native (eager fused kernels),
  *            tfjs (the same step in plain tfjs ops and tf.train.adam), fit (a tf.LayersModel trained by model.fit: what
- *            tfjs users get). Default: graph,native. The first one's speed gets the ratio to Keras; each engine that
- *            can be timed by phase prints its breakdown.
+ *            tfjs users get). Default: graph,native. The first one's speed gets the ratios to Keras; each engine that
+ *            can be timed by phase prints its breakdown (the graph engine's by running parts of its step graph:
+ *            forward = the loss alone, backward = loss and gradients minus forward, Adam = the whole step minus both).
+ * --precisions: one line per precision; "bf16-mixed" (Precision.ts) runs on the graph engine only (the others are
+ *            fp32-only and left out of its line), beside Keras `mixed_bfloat16`. Default: fp32,bf16-mixed.
  * --sweep:   reruns the small CNN at b32 in child processes under TF_NUM_INTRAOP_THREADS / TF_NUM_INTEROP_THREADS /
  *            TF_ENABLE_ONEDNN_OPTS variants (TensorFlow reads them once, at load).
  * Runs interleave (ours, then Keras, run after run) so that load from other processes hits all alike.
@@ -26,8 +31,11 @@ import type { ModelSpec } from "@growlab/core/ModelSpec"
 import { forwardFlops } from "@growlab/core/ModelSpec"
 import * as Init from "../src/Init.js"
 import * as Layers from "../src/Layers.js"
+import type { Precision } from "../src/Precision.js"
 import * as Trainer from "../src/Trainer.js"
 import * as Zoo from "../src/Zoo.js"
+import * as Forward from "../src/Forward.js"
+import { makeGraphStep } from "../src/graph/GraphTrainer.js"
 import * as Native from "../src/internal/native.js"
 
 const args = process.argv.slice(2)
@@ -42,6 +50,9 @@ const models: Record<string, ModelSpec> = { small: Zoo.cnnSmall, large2: Zoo.cnn
 const modelNames = opt("models", "small,large2").split(",")
 const batches = opt("batches", "32,128").split(",").map(Number)
 const engines = opt("engines", "graph,native").split(",") as Array<"graph" | "native" | "tfjs" | "fit">
+const precisions = opt("precisions", "fp32,bf16-mixed").split(",") as Array<Precision>
+/** Engines that run a precision (only the graph engine has bf16-mixed). */
+const enginesFor = (precision: Precision) => precision === "fp32" ? engines : engines.filter((e) => e === "graph")
 const env = (k: string): string => process.env[k] ?? "default"
 const settings = `TF_NUM_INTRAOP_THREADS=${env("TF_NUM_INTRAOP_THREADS")} TF_NUM_INTEROP_THREADS=${env("TF_NUM_INTEROP_THREADS")} TF_ENABLE_ONEDNN_OPTS=${env("TF_ENABLE_ONEDNN_OPTS")}`
 
@@ -68,9 +79,10 @@ const data = (n: number) => ({
   y: tf.randomUniform([n], 0, 10, "int32", 2)
 })
 
-const prepareEngine = (spec: ModelSpec, batch: number, engine: Trainer.Engine): Runner => {
+const prepareEngine = (spec: ModelSpec, batch: number, engine: Trainer.Engine, precision: Precision): Runner => {
   const { x, y } = data(POOL)
-  const session = Trainer.makeSession(Init.initialize(spec, 1), { engine, learningRate: 1e-3 })
+  const init = Init.initialize(spec, 1)
+  const session = Trainer.makeSession(init, { engine, precision, learningRate: 1e-3 })
   const native = engine !== "tfjs"
   const order = Int32Array.from({ length: POOL }, (_, i) => (i * 2654435761) % POOL)
   const perm = tf.tensor1d(order, "int32")
@@ -113,12 +125,33 @@ const prepareEngine = (spec: ModelSpec, batch: number, engine: Trainer.Engine): 
       pending?.dataSync()
       return (steps * batch) / ((performance.now() - t0) / 1000)
     },
-    // the graph engine runs a whole step as one TF call: its phases cannot be timed apart, so its breakdown is
-    // data vs the rest (the native engine's breakdown shows the phases of the same math)
+    // the graph engine runs a whole step as one TF call: its phases are timed by running parts of the same step
+    // graph (a GraphStep with the session's options): the loss alone (forward), the loss and all gradients (+ backward)
     breakdown: session.engine === "graph" ? () => {
-      const dataMs = phase((i) => tf.tidy(() => { batchAt(i) }))
-      const stepMs = phase(() => step())
-      return { data: dataMs, "step (forward+backward+Adam, one graph run)": stepMs - dataMs }
+      const params = Forward.paramsOf(init)
+      const probe = makeGraphStep(spec, params, { precision })
+      Forward.disposeParams(params)
+      try {
+        const dataMs = phase((i) => tf.tidy(() => { batchAt(i) }))
+        const run = (which: "forward" | "gradients") => (i: number) => tf.tidy(() => {
+          const { x: bx, y: by } = batchAt(i)
+          const outs = probe.probe(which, bx, by)
+          outs[0].dataSync()
+          tf.dispose(outs)
+        })
+        for (let i = 0; i < 5; i++) { run("forward")(i); run("gradients")(i) }
+        // the three parts interleave in short windows (medians), so load from other processes hits them alike
+        const windows = { forward: [] as Array<number>, gradients: [] as Array<number>, step: [] as Array<number> }
+        for (let w = 0; w < 9; w++) {
+          windows.forward.push(phase(run("forward")))
+          windows.gradients.push(phase(run("gradients")))
+          windows.step.push(phase(() => step()))
+        }
+        const [forwardMs, gradMs, stepMs] = [median(windows.forward), median(windows.gradients), median(windows.step)]
+        return { data: dataMs, forward: forwardMs - dataMs, backward: gradMs - forwardMs, Adam: stepMs - gradMs }
+      } finally {
+        probe.dispose()
+      }
     } : () => {
       const dataMs = phase((i) => tf.tidy(() => { batchAt(i) }))
       const forwardMs = phase((i) => tf.tidy(() => { session.loss(batchAt(i)).dataSync() }))
@@ -179,18 +212,22 @@ def cnn(c2, c3, d):
         L.Conv2D(c2, 3, activation="relu"), L.MaxPooling2D(2), L.Conv2D(c3, 3, activation="relu"), L.Flatten(),
         L.Dense(d, activation="relu"), L.Dense(10)])
 specs = {"small": (64, 64, 64), "large2": (128, 128, 128)}
+policies = {"fp32": "float32", "bf16-mixed": "mixed_bfloat16"}
 class Timer(keras.callbacks.Callback):
     def on_train_batch_end(self, b, logs=None): self.t.append(time.perf_counter())
 cache = {}
 print(json.dumps({"ready": True, "tf": tf.__version__, "keras": keras.__version__}), flush=True)
 for line in sys.stdin:
     r = json.loads(line)
-    key = (r["model"], r["batch"], r["steps"])
+    key = (r["model"], r["batch"], r["steps"], r["precision"])
     if key not in cache:
         n = r["steps"] * r["batch"]
         rng = np.random.default_rng(1)
         x = rng.uniform(0, 255, (n, 32, 32, 3)).astype("float32"); y = rng.integers(0, 10, n)
+        # mixed_bfloat16: float32 variables, bfloat16 layer compute; the loss casts the logits to float32
+        keras.config.set_dtype_policy(policies[r["precision"]])
         m = cnn(*specs[r["model"]])
+        keras.config.set_dtype_policy("float32")
         m.compile(optimizer=keras.optimizers.Adam(1e-3, epsilon=1e-7), loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
         m.fit(x, y, batch_size=r["batch"], epochs=1, verbose=0)
         cache[key] = (m, x, y)
@@ -198,7 +235,8 @@ for line in sys.stdin:
     t = Timer(); t.t = []
     m.fit(x, y, batch_size=r["batch"], epochs=1, verbose=0, callbacks=[t])
     skip = 2
-    print(json.dumps({"imagesPerSecond": (len(t.t) - 1 - skip) * r["batch"] / (t.t[-1] - t.t[skip]), "jit": str(m.jit_compile)}), flush=True)
+    print(json.dumps({"imagesPerSecond": (len(t.t) - 1 - skip) * r["batch"] / (t.t[-1] - t.t[skip]), "jit": str(m.jit_compile),
+        "policy": m.layers[1].dtype_policy.name}), flush=True)
 `
 
 const python = (): string | undefined => {
@@ -212,7 +250,7 @@ const python = (): string | undefined => {
 
 interface KerasWorker {
   readonly version: string
-  readonly epoch: (model: string, batch: number) => Promise<{ imagesPerSecond: number; jit: string }>
+  readonly epoch: (model: string, batch: number, precision: Precision) => Promise<{ imagesPerSecond: number; jit: string; policy: string }>
   readonly close: () => void
 }
 
@@ -229,9 +267,9 @@ const startKeras = async (py: string): Promise<KerasWorker> => {
   const hello = await next()
   return {
     version: `TF ${hello.tf}, Keras ${hello.keras}`,
-    epoch: async (model, batch) => {
-      child.stdin.write(JSON.stringify({ model, batch, steps }) + "\n")
-      return (await next()) as { imagesPerSecond: number; jit: string }
+    epoch: async (model, batch, precision) => {
+      child.stdin.write(JSON.stringify({ model, batch, steps, precision }) + "\n")
+      return (await next()) as { imagesPerSecond: number; jit: string; policy: string }
     },
     close: () => child.stdin.end()
   }
@@ -270,41 +308,68 @@ const main = async () => {
       `random CIFAR-shaped data (values 0–255); load average ${loadavg()[0].toFixed(2)} (other processes distort timings)`)
   }
   const results: Array<Record<string, unknown>> = []
+  /** A runner's key: the engine, with the precision unless fp32 (e.g. "graph", "graph:bf16-mixed"). */
+  const key = (engine: string, precision: Precision): string => precision === "fp32" ? engine : `${engine}:${precision}`
+  const kerasKey = (precision: Precision): string => precision === "fp32" ? "Keras" : "Keras-bf16"
+  /** Keras fp32 and Keras mixed_bfloat16 are measured whenever Keras runs (every line ends with both ratios). */
+  const kerasPrecisions: Array<Precision> = ["fp32", "bf16-mixed"]
   for (const name of modelNames) {
     for (const batch of batches) {
       const spec = models[name]
       const runners: Record<string, Runner> = {}
-      for (const engine of engines) runners[engine] = engine === "fit" ? await prepareFit(spec, batch) : prepareEngine(spec, batch, engine)
-      const rates: Record<string, Array<number>> = Object.fromEntries([...engines, "keras"].map((e) => [e, []]))
-      let jit = ""
-      if (keras) jit = (await keras.epoch(name, batch)).jit
-      for (let r = 0; r < runs; r++) {
-        for (const engine of engines) rates[engine].push(await runners[engine].run())
-        if (keras) rates.keras.push((await keras.epoch(name, batch)).imagesPerSecond)
+      for (const precision of precisions) {
+        for (const engine of enginesFor(precision)) {
+          runners[key(engine, precision)] = engine === "fit" ? await prepareFit(spec, batch) : prepareEngine(spec, batch, engine, precision)
+        }
       }
-      const breakdowns = Object.fromEntries(engines.flatMap((e) => {
-        const b = runners[e].breakdown?.()
-        return b ? [[e, b]] : []
+      const rates: Record<string, Array<number>> = Object.fromEntries([...Object.keys(runners), ...(keras ? kerasPrecisions.map(kerasKey) : [])].map((e) => [e, []]))
+      const kerasInfo: Record<string, { jit: string; policy: string }> = {}
+      if (keras) for (const p of kerasPrecisions) kerasInfo[kerasKey(p)] = await keras.epoch(name, batch, p)
+      for (let r = 0; r < runs; r++) {
+        for (const [k, runner] of Object.entries(runners)) rates[k].push(await runner.run())
+        if (keras) for (const p of kerasPrecisions) rates[kerasKey(p)].push((await keras.epoch(name, batch, p)).imagesPerSecond)
+      }
+      const breakdowns = Object.fromEntries(Object.entries(runners).flatMap(([k, runner]) => {
+        const b = runner.breakdown?.()
+        return b ? [[k, b]] : []
       }))
       for (const r of Object.values(runners)) r.dispose()
       const med = Object.fromEntries(Object.entries(rates).filter(([, v]) => v.length > 0).map(([k, v]) => [k, median(v)]))
-      const main = med[engines[0]]
-      const parts = engines.map((e) => `${e} ${fmt(med[e])} img/s`)
-      if (keras) parts.push(`Keras ${fmt(med.keras)} img/s`)
-      const gflops = (main * 3 * forwardFlops(spec)) / 1e9
-      console.log(`${(spec.name ?? name).padEnd(12)} b${String(batch).padEnd(4)} ${parts.join("  ")}  (${gflops.toFixed(0)} GFLOP/s)` +
-        (keras ? `  ${(main / med.keras).toFixed(2)}x Keras` : ""))
-      if (!quiet) {
-        for (const [e, bd] of Object.entries(breakdowns)) {
-          console.log(`    ${e} step ${(1000 * batch / med[e]).toFixed(1)} ms: ` +
-            `${Object.entries(bd).map(([k, v]) => `${k} ${v.toFixed(2)} ms`).join(", ")} (phases timed separately)`)
+      /** Median over runs of the per-run ratio a/b (runs interleave, so each pair saw the same load). */
+      const paired = (a: string, b: string): number => median(rates[a].map((v, i) => v / rates[b][i]))
+      const kerasParts = keras ? kerasPrecisions.map((p) => `${kerasKey(p)} ${fmt(med[kerasKey(p)])} img/s`) : []
+      for (const precision of precisions) {
+        const mainKey = key(enginesFor(precision)[0], precision)
+        const main = med[mainKey]
+        const parts = enginesFor(precision).map((e) => `${e} ${fmt(med[key(e, precision)])} img/s`)
+        const gflops = (main * 3 * forwardFlops(spec)) / 1e9
+        console.log(`${(spec.name ?? name).padEnd(12)} b${String(batch).padEnd(4)} ${precision.padEnd(10)} ${[...parts, ...kerasParts].join("  ")}  (${gflops.toFixed(0)} GFLOP/s)` +
+          (keras ? kerasPrecisions.map((p) => `  ${(main / med[kerasKey(p)]).toFixed(2)}x ${kerasKey(p)}`).join("") : ""))
+        if (!quiet) {
+          for (const e of enginesFor(precision)) {
+            const bd = breakdowns[key(e, precision)]
+            if (!bd) continue
+            console.log(`    ${key(e, precision)} step ${(1000 * batch / med[key(e, precision)]).toFixed(1)} ms: ` +
+              `${Object.entries(bd).map(([k, v]) => `${k} ${v.toFixed(2)} ms`).join(", ")} (phases timed separately)`)
+          }
         }
+        results.push({
+          model: spec.name, batch, precision, imagesPerSecond: Object.fromEntries(enginesFor(precision).map((e) => [e, med[key(e, precision)]])),
+          keras: keras ? Object.fromEntries(kerasPrecisions.map((p) => [kerasKey(p), med[kerasKey(p)]])) : undefined,
+          ratios: keras ? Object.fromEntries(kerasPrecisions.map((p) => [kerasKey(p), { ofMedians: main / med[kerasKey(p)], paired: paired(mainKey, kerasKey(p)) }])) : undefined,
+          runs: Object.fromEntries([...enginesFor(precision).map((e) => key(e, precision)), ...(keras ? kerasPrecisions.map(kerasKey) : [])].map((k) => [k, rates[k]])),
+          breakdown: Object.fromEntries(enginesFor(precision).flatMap((e) => breakdowns[key(e, precision)] ? [[e, breakdowns[key(e, precision)]]] : [])),
+          kerasSettings: keras ? kerasInfo : undefined
+        })
       }
-      results.push({ model: spec.name, batch, imagesPerSecond: med, runs: rates, breakdown: breakdowns, kerasJit: jit || undefined })
     }
   }
   if (!quiet) {
-    if (keras) console.log(`Keras: ${py} (${keras.version}, model.fit graph mode, jit_compile ${(results[0]?.kerasJit as string | undefined) ?? "?"})`)
+    if (keras) {
+      const info = (results[0]?.kerasSettings ?? {}) as Record<string, { jit: string; policy: string }>
+      console.log(`Keras: ${py} (${keras.version}, model.fit graph mode, jit_compile ${info.Keras?.jit ?? "?"}; dtype policies ` +
+        `${Object.entries(info).map(([k, v]) => `${k} ${v.policy}`).join(", ")})`)
+    }
     else console.log(flag("no-keras") ? "Keras: skipped (--no-keras)" : "Keras: not available (pip install tensorflow-cpu==2.21.0)")
   }
   if (!quiet) console.log(`load average at the end: ${loadavg()[0].toFixed(2)}`)
