@@ -3,7 +3,7 @@
 /**
  * growlab install command (`npm run setup`). Plain Node ESM, built-ins only.
  *
- *  1. `npm install --no-audit --no-fund --ignore-scripts` when node_modules is missing or stale.
+ *  1. `npm ci --no-audit --no-fund --ignore-scripts` when node_modules is missing or stale (never rewrites package-lock.json).
  *  2. Makes the native backend of @tensorflow/tfjs-node work:
  *     a. detect a working addon (spawned `node -e`, backend must be 'tensorflow') -> done;
  *     b. unless GROWLAB_TF_OFFLINE=1: the package's own install (downloads libtensorflow 2.9.1 + a
@@ -146,7 +146,7 @@ const rm = (p) => fs.rmSync(p, { recursive: true, force: true });
 const hasCommand = (cmd) => spawnSync(cmd, ['--version'], { stdio: 'ignore' }).status === 0;
 
 // ---------------------------------------------------------------------------------------------
-// 1. npm install
+// 1. npm ci
 
 function workspacePackageJsons() {
   const pkg = readJson(path.join(ROOT, 'package.json')) ?? {};
@@ -181,17 +181,19 @@ async function ensureNodeModules() {
     log('node_modules up to date');
     return;
   }
-  log(`npm install (${reason}) ...`);
-  const r = await run('npm', ['install', '--no-audit', '--no-fund', '--ignore-scripts'], { capture: false });
+  // `npm ci` installs exactly what package-lock.json says and never rewrites it (a fresh clone stays clean); it
+  // refuses a lockfile out of sync with package.json instead of quietly "fixing" it.
+  log(`npm ci (${reason}) ...`);
+  const r = await run('npm', ['ci', '--no-audit', '--no-fund', '--ignore-scripts'], { capture: false });
   if (r.code !== 0) {
-    throw new SetupError(`npm install failed (exit ${r.code})`, [
-      'Check the npm registry is reachable and package-lock.json is consistent, then rerun `npm run setup`.',
+    throw new SetupError(`npm ci failed (exit ${r.code})`, [
+      'Check the npm registry is reachable. If npm says package.json and package-lock.json are out of sync, run `npm install` once and commit package-lock.json.',
     ]);
   }
   // npm may leave the hidden lockfile untouched when nothing changed: stamp it so the next run is a no-op.
   const now = new Date();
   if (fs.existsSync(hidden)) fs.utimesSync(hidden, now, now);
-  log(`npm install done (${secs()})`);
+  log(`npm ci done (${secs()})`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -536,7 +538,7 @@ async function buildAddon() {
 
 async function ensureTfNative() {
   if (!fs.existsSync(path.join(PKG_DIR, 'package.json'))) {
-    throw new SetupError(`${TF_PKG} is not installed in node_modules`, ['Run `npm install --ignore-scripts`, then `npm run setup`.']);
+    throw new SetupError(`${TF_PKG} is not installed in node_modules`, ['Run `npm ci --ignore-scripts`, then `npm run setup`.']);
   }
   let p = await probe();
   if (p.ok) {

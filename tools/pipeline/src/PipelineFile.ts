@@ -67,6 +67,9 @@ export const pipelineName = (file: string): string => {
   return base.replace(/\.pipeline\.json$/, "")
 }
 
+/** A name as shown in a message: at most 40 characters. */
+const clip = (s: string): string => (s.length > 40 ? `${s.slice(0, 37)}...` : s)
+
 const describe = (v: unknown): string => {
   const s = JSON.stringify(v)
   return s === undefined ? "nothing" : s.length > 80 ? `${s.slice(0, 77)}...` : s
@@ -95,9 +98,19 @@ export const decode = (file: string, text: string) =>
         const issue = ParseResult.ArrayFormatter.formatErrorSync(e)[0]
         const path = issue?.path ?? []
         const actual = path.reduce<unknown>((v, k) => (v && typeof v === "object" ? (v as Record<PropertyKey, unknown>)[k] : undefined), json)
+        const field = path.length ? path.map((k) => clip(String(k))).join(".") : "(root)"
+        // a key that fails a record's key schema (a stage name) is reported by Schema as "unexpected"
+        if (issue?._tag === "Unexpected" && path.length === 2 && path[0] === "stages") {
+          const name = String(path[1])
+          return new PipelineError({
+            file, field,
+            expected: `a stage name of lowercase letters, digits and '-', starting with a letter, at most ${MAX_STAGE_NAME} characters`,
+            actual: `${JSON.stringify(clip(name))} (${name.length} characters)`
+          })
+        }
         return new PipelineError({
           file,
-          field: path.length ? path.map(String).join(".") : "(root)",
+          field,
           expected: issue?.message ?? e.message,
           actual: issue?._tag === "Unexpected" ? "an unknown field" : describe(actual)
         })

@@ -60,6 +60,11 @@ const table: Readonly<Record<string, KindEntry>> = {
     package: "@growlab/gradcam", module: "@growlab/gradcam/GradcamStage", export: "gradcamStage", usesTf: true,
     outputs: { maps: file("gradcam", "gradcam.arrow"), figures: file("figure", "figures", { dir: true }) }
   },
+  export: {
+    // the exported bytes do not depend on the TensorFlow build or threads (weights are copied, not computed)
+    package: "@growlab/export", module: "@growlab/export/ExportStage", export: "exportStage", usesTf: false,
+    outputs: { exports: file("model", "exports", { dir: true }) }
+  },
   report: {
     package: "@growlab/report", module: "@growlab/report/ReportStage", export: "reportStage", usesTf: false,
     outputs: { report: file("report", "report.html"), summary: file("report", "summary.md"), tables: file("table", "tables", { dir: true }) }

@@ -92,7 +92,7 @@ describe("pipeline graph", () => {
       assert.include(bad4.expected, "train, test, validation")
       const bad5 = yield* failure({ stages: { "../etc": { kind: "dataset" } } })
       assert.include(bad5.field, "stages")
-      assert.include(bad5.expected, "^[a-z][a-z0-9-]*$")
+      assert.include(bad5.expected, "lowercase letters, digits and '-'")
       const bad6 = yield* failure({ stages: { data: { kind: "dataset", command: "rm -rf /" } } })
       assert.strictEqual(bad6.field, "stages.data.command")
       const bad7 = yield* failure({ stages: { a: { kind: "train", inputs: { init: "b.model" } }, b: { kind: "train", inputs: { init: "a.model" } } } })
@@ -149,5 +149,90 @@ describe("filtered gathers and $var", () => {
       assert.strictEqual(badVar.field, "stages.data.params.seed.$var")
       const badRef = yield* Effect.flip(resolve(file, text({ stages: { data: { kind: "dataset" }, r: { kind: "report", inputs: { runs: "data[seed].train" } } } })))
       assert.strictEqual(badRef.field, "stages.r.inputs.runs")
+    }))
+})
+
+describe("pipeline files that try to break the resolver", () => {
+  const fails = (t: string | unknown, f = file) => Effect.flip(resolve(f, typeof t === "string" ? t : text(t)))
+
+  it.effect("Object.prototype names are not kinds, definitions or matrix values", () =>
+    Effect.gen(function*() {
+      for (const kind of ["toString", "constructor", "hasOwnProperty", "__proto__"]) {
+        const e = yield* fails({ stages: { data: { kind } } })
+        assert.strictEqual(e.field, "stages.data.kind", kind)
+        assert.include(e.expected, "registered stage kind")
+      }
+      const ref = yield* fails({ stages: { data: { kind: "dataset", params: { x: { $ref: "constructor" } } } } })
+      assert.strictEqual(ref.field, "stages.data.params.x.$ref")
+      const refProto = yield* fails({ stages: { data: { kind: "dataset", params: { x: { $ref: "__proto__" } } } } })
+      assert.strictEqual(refProto.field, "stages.data.params.x.$ref")
+      for (const name of ["constructor", "__proto__", "toString"]) {
+        const v = yield* fails({ stages: { data: { kind: "dataset", params: { x: { $var: name } } } } })
+        assert.strictEqual(v.field, "stages.data.params.x.$var", name)
+      }
+      // a stage may be named like an Object.prototype member: it is looked up as an own name
+      const named = yield* resolve(file, text({ stages: { constructor: { kind: "dataset" }, train: { kind: "train", inputs: { train: "constructor.train" } } } }))
+      assert.deepStrictEqual(named.instances.map((i) => i.id), ["constructor", "train"])
+      const up = yield* fails({ stages: { t: { kind: "train", inputs: { train: "hasownproperty.train" } } } })
+      assert.strictEqual(up.field, "stages.t.inputs.train")
+      // a "__proto__" key in a matrix variant's params stays a plain key (no prototype is replaced)
+      const g = yield* resolve(file, text({ stages: { data: { kind: "dataset", params: { a: 1 }, matrix: { v: [{ id: "x", params: JSON.parse('{"__proto__": {"polluted": true}}') }] } } } }))
+      const params = g.instances[0].params
+      assert.isUndefined((params as { polluted?: unknown }).polluted)
+      assert.isUndefined(({} as { polluted?: unknown }).polluted)
+    }))
+
+  it.effect("duplicate keys are an error naming the file and the key", () =>
+    Effect.gen(function*() {
+      const stage = yield* fails(`{ "stages": { "data": { "kind": "dataset" }, "data": { "kind": "dataset", "params": { "seed": 2 } } } }`)
+      assert.strictEqual(stage.file, file)
+      assert.strictEqual(stage.field, "stages")
+      assert.include(stage.actual, "\"data\" twice")
+      const param = yield* fails(`{ "stages": { "data": { "kind": "dataset", "params": { "seed": 1, "subset": {}, "seed": 2 } } } }`)
+      assert.strictEqual(param.field, "stages.data.params")
+      assert.include(param.actual, "\"seed\" twice")
+      // the same key in different objects, and keys that only look alike after escapes, are fine
+      yield* resolve(file, `{ "stages": { "data": { "kind": "dataset", "params": { "a": { "x": 1 }, "b": { "x": 1 }, "\\u0061b": 2 } } } }`)
+    }))
+
+  it.effect("deep nesting is a typed error, not a stack overflow", () =>
+    Effect.gen(function*() {
+      const deep = `{ "stages": { "data": { "kind": "dataset", "params": { "x": ${"[".repeat(100_000)}${"]".repeat(100_000)} } } } }`
+      const e = yield* fails(deep)
+      assert.strictEqual(e._tag, "PipelineError")
+      assert.include(e.expected, "levels of nesting")
+      assert.match(e.field, /^stages\.data\.params\.x(\.0)*$/)
+    }))
+
+  it.effect("a matrix larger than the limit is refused early with its size; maxInstances raises the limit", () =>
+    Effect.gen(function*() {
+      const values = (n: number) => Array.from({ length: n }, (_, i) => i)
+      const big = { stages: { data: { kind: "dataset", matrix: { a: values(100), b: values(100), c: values(100) } } } }
+      const e = yield* fails(big)
+      assert.strictEqual(e.field, "stages.data.matrix")
+      assert.include(e.expected, "at most 2000")
+      assert.include(e.actual, "1000000")
+      const g = yield* resolve(file, text({ maxInstances: 3000, stages: { data: { kind: "dataset", matrix: { a: values(50), b: values(50) } } } }))
+      assert.strictEqual(g.instances.length, 2500)
+      const low = yield* fails({ maxInstances: 3, stages: { data: { kind: "dataset", matrix: { a: [1, 2] } }, t: { kind: "train", inputs: { train: "data.train" }, matrix: { b: [1, 2] } } } })
+      assert.strictEqual(low.field, "stages.t.matrix")
+      assert.include(low.actual, "6 (t: 4 = 2 inherited × 2 of its own)")
+    }))
+
+  it.effect("matrix values that name the same instance, empty matrix lists and over-long names are refused clearly", () =>
+    Effect.gen(function*() {
+      const clash = yield* fails({ stages: { data: { kind: "dataset", matrix: { tag: ["a/b", "a_b"] } } } })
+      assert.strictEqual(clash.field, "stages.data.matrix")
+      assert.include(clash.actual, "{\"tag\":\"a/b\"} and {\"tag\":\"a_b\"} both named \"data--tag=a_b\"")
+      const empty = yield* fails({ stages: { data: { kind: "dataset", matrix: { seed: [] } } } })
+      assert.strictEqual(empty.field, "stages.data.matrix.seed")
+      assert.include(empty.expected, "non-empty list")
+      const long = yield* fails({ stages: { ["s".repeat(301)]: { kind: "dataset" } } })
+      assert.include(long.expected, "at most 64 characters")
+      assert.include(long.actual, "(301 characters)")
+      assert.isBelow(long.field.length, 60)
+      const longId = yield* fails({ stages: { data: { kind: "dataset", matrix: { note: ["x".repeat(200)] } } } })
+      assert.strictEqual(longId.field, "stages.data.matrix")
+      assert.include(longId.expected, "at most 180 characters")
     }))
 })
