@@ -7,11 +7,56 @@
 //
 //   node scripts/stage-time.mjs study            # artifacts/study vs pipelines/study.pipeline.json
 //   node scripts/stage-time.mjs study --json     # the same as JSON
+//   node scripts/stage-time.mjs study --workers 1,2,8,32,128 [--times FILE]
 //
 // A manifest whose params hash differs from the pipeline file's (the stage's params changed since) counts as not run.
-import { pipelineFromArgs } from "./pipeline-instances.mjs"
+//
+// --workers N[,N...]: the pipeline's wall time on N workers that each run one instance at a time (a bigger machine
+// running N stages at once, or a Slurm cluster with N job slots), by list scheduling over the real DAG, critical path
+// first (scripts/schedule.mjs); also the critical path, which no number of workers beats. Nx's own ≈ 2 s per task and
+// queueing on a shared cluster are not modelled. Each instance's seconds: its manifest's wallSeconds when finished, else
+// the times file (--times FILE, default scripts/stage-times/<pipeline>.json when it exists: published numbers, see its
+// "about"), else the estimate above; with none of the three the simulation names the instances it cannot time.
+import { existsSync } from "node:fs"
+import { join, relative, resolve } from "node:path"
+import { pipelineFromArgs, root } from "./pipeline-instances.mjs"
+import { criticalPath, duration, readTimesFile, simulate } from "./schedule.mjs"
 
-const { name, flags, instances, currentManifest } = pipelineFromArgs("stage-time.mjs", " [--json]")
+const usage = " [--json] [--workers N[,N...]] [--times FILE]"
+// the options are checked before the pipeline's graph is resolved (seconds), so a typo fails at once
+const flags = process.argv.slice(3)
+
+/** The value of `--name V` or `--name=V`; undefined when absent; exits 2 when the value is missing. */
+const flagValue = (flag) => {
+  const eq = flags.find((f) => f.startsWith(`${flag}=`))
+  if (eq) return eq.slice(flag.length + 1)
+  const i = flags.indexOf(flag)
+  if (i < 0) return undefined
+  const v = flags[i + 1]
+  if (v === undefined || v.startsWith("--")) {
+    console.error(`stage-time.mjs: ${flag} needs a value`)
+    process.exit(2)
+  }
+  return v
+}
+for (const [i, f] of flags.entries()) {
+  const known = ["--json", "--workers", "--times"].some((k) => f === k || f.startsWith(`${k}=`)) ||
+    (i > 0 && ["--workers", "--times"].includes(flags[i - 1]))
+  if (!known) {
+    console.error(`stage-time.mjs: unknown option ${f}; usage: node scripts/stage-time.mjs <pipeline>${usage}`)
+    process.exit(2)
+  }
+}
+const workersFlag = flagValue("--workers")
+const workerCounts = workersFlag === undefined ? undefined : workersFlag.split(",").map((w) => {
+  const n = Number(w.trim())
+  if (!Number.isInteger(n) || n < 1) {
+    console.error(`stage-time.mjs: --workers takes positive integers separated by commas, got ${workersFlag}`)
+    process.exit(2)
+  }
+  return n
+})
+const { name, instances, currentManifest } = pipelineFromArgs("stage-time.mjs", usage)
 
 const median = (xs) => {
   if (xs.length === 0) return null
@@ -79,8 +124,77 @@ const total = {
   unestimated: rows.filter((r) => r.remainingEstimate === null).map((r) => r.stage)
 }
 
+/** The simulation for --workers, or undefined without it. */
+const plan = (() => {
+  if (workerCounts === undefined) return undefined
+  const timesPath = flagValue("--times")
+  const defaultTimes = join(root, "scripts/stage-times", `${name}.json`)
+  const times = timesPath !== undefined ? readTimesFile(resolve(timesPath)) : existsSync(defaultTimes) ? readTimesFile(defaultTimes) : undefined
+  const measured = new Map(finished.map((f) => [f.inst.id, f.seconds]))
+  const from = { manifest: 0, timesFile: 0, estimate: 0 }
+  /** @type {Map<string, number>} */
+  const seconds = new Map()
+  const untimed = []
+  for (const inst of instances) {
+    const m = measured.get(inst.id)
+    const t = m === undefined ? times?.lookup(inst.id) : undefined
+    const e = m === undefined && t === undefined ? estimate(inst) : null
+    if (m !== undefined) from.manifest += 1
+    else if (t !== undefined) from.timesFile += 1
+    else if (e !== null) from.estimate += 1
+    else untimed.push(inst)
+    seconds.set(inst.id, m ?? t ?? e ?? 0)
+  }
+  if (untimed.length > 0) {
+    const stagesWithout = [...new Set(untimed.map((i) => i.stage))]
+    console.error(`stage-time.mjs: no seconds for ${untimed.length} of ${instances.length} instances (stages: ${stagesWithout.join(", ")}): ` +
+      `nothing like them has run here${times ? ` and ${times.file} has no key matching them` : ""}; give a times file ` +
+      `(--times FILE: { "times": { "<instance id or pattern with *>": seconds } }, e.g. scripts/stage-times/study.json)`)
+    process.exit(2)
+  }
+  const secondsOf = (id) => /** @type {number} */ (seconds.get(id))
+  const byId = new Map(instances.map((i) => [i.id, i]))
+  const cp = criticalPath(instances, secondsOf)
+  const total = instances.reduce((a, i) => a + secondsOf(i.id), 0)
+  const label = (id) => {
+    const inst = byId.get(id)
+    const vars = Object.entries(inst.vars ?? {}).map(([k, v]) => `${k}=${v}`).join(", ")
+    return vars ? `${inst.stage}[${vars}]` : inst.stage
+  }
+  const dominant = cp.path.reduce((a, b) => (b.seconds > a.seconds ? b : a), cp.path[0])
+  const runs = workerCounts.map((w) => {
+    const sim = simulate(instances, secondsOf, w)
+    return { workers: w, makespan: sim.makespan, speedup: total / sim.makespan, utilization: sim.utilization,
+      maxParallel: sim.maxParallel, lowerBound: Math.max(cp.seconds, total / w) }
+  })
+  return {
+    sources: { ...from, file: times?.file ?? null },
+    total,
+    criticalPath: { seconds: cp.seconds, path: cp.path.map((p) => ({ ...p, label: label(p.id) })),
+      dominant: { id: dominant.id, label: label(dominant.id), seconds: dominant.seconds, share: dominant.seconds / cp.seconds } },
+    runs
+  }
+})()
+
 if (flags.includes("--json")) {
-  console.log(JSON.stringify({ pipeline: name, stages: rows, total }, null, 2))
+  console.log(JSON.stringify({ pipeline: name, stages: rows, total, ...(plan ? { plan } : {}) }, null, 2))
+} else if (plan) {
+  const n = (x) => Math.round(x).toLocaleString("en-US")
+  const src = plan.sources
+  const fromWhere = [`${src.manifest} from manifests`, src.file ? `${src.timesFile} from ${relative(process.cwd(), src.file)}` : "",
+    src.estimate > 0 ? `${src.estimate} estimated from finished look-alikes` : ""].filter((x) => x !== "").join(", ")
+  console.log(`${name}: ${instances.length} instances, ${duration(plan.total)} of stage time in all (seconds: ${fromWhere})`)
+  console.log("simulated on N workers (each one stage at a time, as fast as one stage ran here), critical path first:\n")
+  const table = [["workers", "makespan", "seconds", "speedup", "utilization", "most at once", "lower bound"],
+    ...plan.runs.map((r) => [String(r.workers), duration(r.makespan), n(r.makespan), `${r.speedup.toFixed(1)}x`,
+      `${Math.round(r.utilization * 100)}%`, String(r.maxParallel), duration(r.lowerBound)])]
+  const widths = table[0].map((_, i) => Math.max(...table.map((row) => row[i].length)))
+  for (const row of table) console.log(row.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd())
+  const cp = plan.criticalPath
+  console.log(`\ncritical path: ${duration(cp.seconds)}${cp.seconds >= 60 ? ` (${n(cp.seconds)} s)` : ""}, ${cp.path.length} instances: ` +
+    cp.path.map((p) => `${p.label} (${n(p.seconds)} s)`).join(" → "))
+  console.log(`dominated by ${cp.dominant.label}: ${n(cp.dominant.seconds)} s, ${Math.round(cp.dominant.share * 100)}% of it; ` +
+    "no number of workers finishes sooner than the critical path (lower bound: the larger of it and stage time / N)")
 } else {
   const hms = (s) => (s === null ? "?" : s < 60 ? `${s.toFixed(1)} s` : s < 3600 ? `${Math.floor(s / 60)} min ${Math.round(s % 60)} s` : `${Math.floor(s / 3600)} h ${Math.round((s % 3600) / 60)} min`)
   const table = [["stage", "kind", "done", "total", "mean", "median", "left (est.)"],
