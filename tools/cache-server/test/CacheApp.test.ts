@@ -89,7 +89,7 @@ const get = (key: string, token: { readonly token: string } | null) =>
 const port = HttpServer.addressWith((a) => Effect.succeed(a._tag === "TcpAddress" ? a.port : 0))
 
 const suite = <E>(name: string, server: Layer.Layer<HttpServer.HttpServer | HttpClient.HttpClient | Logs | Damage, E>) =>
-  layer(server, { timeout: 180_000 })(name, (it) => {
+  layer(server, { timeout: 180_000, excludeTestServices: true })(name, (it) => {
     it.effect("PUT stores (200); GET returns the same bytes as application/octet-stream with Content-Length and Repr-Digest", () =>
       Effect.gen(function*() {
         const key = newKey()

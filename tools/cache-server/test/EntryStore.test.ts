@@ -16,7 +16,7 @@ const newKey = () => Option.getOrThrow(EntryKey.decode(String(BigInt(`0x${random
 const body = (text: string) => Buffer.from(text.repeat(1000))
 
 const contract = <E>(name: string, store: Layer.Layer<EntryStore, E>) =>
-  layer(store, { timeout: 180_000 })(name, (it) => {
+  layer(store, { timeout: 180_000, excludeTestServices: true })(name, (it) => {
     it.effect("stores an entry and returns its body with the sha256 recorded at upload", () =>
       Effect.gen(function*() {
         const s = yield* EntryStore
