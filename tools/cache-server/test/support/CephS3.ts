@@ -2,7 +2,7 @@
  * A real S3-compatible server for the tests: a throwaway single-host Ceph cluster (Debian's ceph-mon, ceph-osd,
  * radosgw 16.2) — one monitor, one OSD on the in-memory object store, and the RADOS Gateway, Ceph's S3 front end,
  * on free loopback ports in a temp directory. It starts in ≈ 10–20 s and is stopped by PID (SIGTERM, then SIGKILL).
- * `npm run setup` installs the three packages when run as root (apt-get).
+ * `.ci/run` installs the three packages when they are missing (root, apt-get).
  */
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3"
 import * as Context from "effect/Context"
@@ -74,8 +74,8 @@ const stop = async (children: ReadonlyArray<ChildProcess>) => {
 const start = async (): Promise<{ readonly s3: CephS3; readonly children: Array<ChildProcess> }> => {
   const missing = missingBinaries()
   if (missing.length > 0) {
-    throw new Error(`Ceph is not installed (missing ${missing.join(", ")}): run \`npm run setup\` as root, or ` +
-      "`apt-get install -y --no-install-recommends ceph-mon ceph-osd radosgw`")
+    throw new Error(`Ceph is not installed (missing ${missing.join(", ")}): ` +
+      "`apt-get install -y --no-install-recommends ceph-mon ceph-osd radosgw` (as .ci/run does)")
   }
   const dir = mkdtempSync(join(tmpdir(), "growlab-ceph-"))
   for (const d of ["mon", "osd", "rgw"]) mkdirSync(join(dir, d))
