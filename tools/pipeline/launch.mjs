@@ -5,8 +5,16 @@
  *
  *   node tools/pipeline/launch.mjs <pipeline-file> <instance> --static-key <key> [growlab run options]
  *
- * It starts the stage process (`growlab run ...`) and
- *   - forwards SIGINT / SIGTERM / SIGHUP to it, waits for it to clean up, and exits 128 + the signal's number;
+ * It reads the instance's resources from its pipeline file, sets its TensorFlow threads (TF_NUM_INTRAOP_THREADS /
+ * TF_NUM_INTEROP_THREADS = its cpus, unless the environment already sets them), and
+ *   - locally: waits for that many of this machine's CPU slots (cpu-slots.mjs), so `--parallel=K` never runs more
+ *     threads than there are cores, then starts the stage process (`growlab run ...`);
+ *   - with GROWLAB_EXECUTOR=slurm: first checks here whether the artifact on disk already is this key's (then no job
+ *     is submitted), else runs the stage process as one Slurm job with the stage's resources (slurm.mjs, settings
+ *     GROWLAB_SLURM_*), streaming its output; the job's node must compute the numerics the key was built with here;
+ * and
+ *   - forwards SIGINT / SIGTERM / SIGHUP to it (cancels the Slurm job), waits for it to clean up, and exits 128 + the
+ *     signal's number;
  *   - when the stage process dies of a native fatal signal (SIGSEGV, SIGABRT — a TensorFlow CHECK failure —, SIGBUS,
  *     SIGILL, SIGFPE; about once in 1,000 TensorFlow processes here, README "Known limitations"), says so and runs it
  *     once more; a second crash removes whatever artifact folder the crashed run left and fails the task, so no
@@ -20,8 +28,11 @@ import { existsSync, readFileSync, rmSync, statSync } from "node:fs"
 import { constants } from "node:os"
 import { dirname, join, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
+import { loadGraphModule } from "./bundle.mjs"
+import { acquire } from "./cpu-slots.mjs"
 
 const here = dirname(fileURLToPath(import.meta.url))
+const root = join(here, "../..")
 const args = process.argv.slice(2)
 const [file, instance] = args
 if (!file || !instance) {
@@ -37,29 +48,53 @@ const label = `${pipeline}/${instance}`
 const NATIVE = new Set(["SIGSEGV", "SIGABRT", "SIGBUS", "SIGILL", "SIGFPE"])
 const FORWARDED = /** @type {const} */ (["SIGINT", "SIGTERM", "SIGHUP"])
 
+/** @param {NodeJS.Signals} s */
+const signalExit = (s) => 128 + (constants.signals[s] ?? 0)
+
 /** @type {import("node:child_process").ChildProcess | undefined} */
 let child
 /** @type {NodeJS.Signals | undefined} */
 let received
+const abort = new AbortController()
 for (const s of FORWARDED) {
   process.on(s, () => {
     if (received) return
     received = s
     child?.kill(s)
+    abort.abort()
   })
 }
 
+const m = await loadGraphModule()
+/** @type {{ resources: { cpus: number, memoryMiB: number, gpus: number, timeMinutes: number }, usesTf: boolean, numerics?: string }} */
+let plan
+try {
+  plan = await m.launchPlan(root, file, readFileSync(resolve(file), "utf8"), instance, process.env)
+} catch (e) {
+  console.error(`growlab: ${/** @type {Error} */ (e).message}`)
+  process.exit(1)
+}
+const threads = Number(process.env.TF_NUM_INTRAOP_THREADS) > 0 ? Number(process.env.TF_NUM_INTRAOP_THREADS) : plan.resources.cpus
+/** The stage process's environment: its TensorFlow threads are its cpus unless the environment says otherwise. */
+const stageEnv = {
+  ...process.env,
+  ...(plan.usesTf ? { TF_NUM_INTRAOP_THREADS: String(threads), TF_NUM_INTEROP_THREADS: process.env.TF_NUM_INTEROP_THREADS ?? String(plan.resources.cpus) } : {})
+}
+const runArgs = [join(here, "growlab.mjs"), "run", ...args, ...(plan.numerics ? ["--expect-numerics", plan.numerics] : [])]
+const executor = process.env.GROWLAB_EXECUTOR ?? "local"
+if (executor !== "local" && executor !== "slurm") {
+  console.error(`growlab: GROWLAB_EXECUTOR: expected local or slurm, got ${JSON.stringify(executor)}`)
+  process.exit(2)
+}
+
 /**
- * One run of the stage process.
+ * One local run of the stage process.
  * @param {number} attempt
  * @returns {Promise<{ code: number | null, signal: NodeJS.Signals | null }>}
  */
-const runOnce = (attempt) =>
+const runLocal = (attempt) =>
   new Promise((done) => {
-    child = spawn(process.execPath, [join(here, "growlab.mjs"), "run", ...args], {
-      stdio: "inherit",
-      env: { ...process.env, GROWLAB_RUN_ATTEMPT: String(attempt) }
-    })
+    child = spawn(process.execPath, runArgs, { stdio: "inherit", env: { ...stageEnv, GROWLAB_RUN_ATTEMPT: String(attempt) } })
     child.on("error", (e) => {
       console.error(`[growlab] ${label}: could not start the stage process: ${e.message}`)
       done({ code: 1, signal: null })
@@ -67,8 +102,50 @@ const runOnce = (attempt) =>
     child.on("exit", (code, signal) => done({ code, signal }))
   })
 
-/** @param {NodeJS.Signals} s */
-const signalExit = (s) => 128 + (constants.signals[s] ?? 0)
+/**
+ * One run of the stage process as a Slurm job (on the filesystem this host shares with the compute nodes).
+ * @param {number} attempt
+ * @returns {Promise<{ code: number | null, signal: NodeJS.Signals | null }>}
+ */
+const runSlurm = async (attempt) => {
+  const { runSlurmJob, slurmConfigFromEnv } = await import("./slurm.mjs")
+  try {
+    const r = await runSlurmJob({
+      command: process.execPath, args: runArgs, cwd: process.cwd(), env: { ...stageEnv, GROWLAB_RUN_ATTEMPT: String(attempt) },
+      resources: plan.resources, config: slurmConfigFromEnv(process.env), jobName: `growlab-${pipeline}-${instance}`.slice(0, 200),
+      signal: abort.signal
+    })
+    // only a failed job whose command died of a signal is a crash; TIMEOUT / PREEMPTED / CANCELLED report SIGTERM
+    if (r.state === "FAILED" && r.signal) return { code: null, signal: r.signal }
+    return { code: r.exitCode, signal: null }
+  } catch (e) {
+    console.error(`growlab: ${/** @type {Error} */ (e).message}`)
+    return { code: 1, signal: null }
+  }
+}
+
+/**
+ * Locally: whether the artifact on disk already is this key's (growlab run --keep-only exits 0 then, 3 when the stage
+ * must run). Used before submitting a Slurm job, so that a run with nothing to do submits none.
+ */
+const keptHere = () =>
+  new Promise((done) => {
+    const c = spawn(process.execPath, [...runArgs, "--keep-only"], { stdio: ["ignore", "inherit", "inherit"], env: stageEnv })
+    c.on("error", () => done(false))
+    c.on("exit", (code) => done(code === 0))
+  })
+
+/** @param {number} attempt */
+const runOnce = (attempt) => (executor === "slurm" ? runSlurm(attempt) : runLocal(attempt))
+
+if (executor === "slurm" && await keptHere()) process.exit(0)
+const release = executor === "local"
+  ? await acquire(threads, {
+    signal: abort.signal,
+    onWait: (size) => console.error(`[growlab] ${label}: waiting for ${Math.min(threads, size)} of this machine's ${size} CPU slots (other stages are running)`)
+  }).catch(() => process.exit(signalExit(received ?? "SIGTERM")))
+  : () => {}
+
 
 /** Checks the artifact folder against its manifest's list of outputs (existence and size); returns the problem. */
 const checkArtifacts = () => {
@@ -96,6 +173,7 @@ while (!received && result.signal && NATIVE.has(result.signal) && attempt < 2) {
   attempt++
   result = await runOnce(attempt)
 }
+release()
 if (received) {
   process.exit(signalExit(received))
 }

@@ -91,7 +91,8 @@ const nodesOf = async (workspaceRoot, file) => {
     const key = keys.get(inst.id)
     /** @type {Array<any>} */
     const inputs = []
-    if (entry.usesTf) inputs.push({ runtime: `node ${keyInput} numerics` })
+    // the stage's threads are its cpus (unless TF_NUM_INTRAOP_THREADS is set): one runtime input per cpus value
+    if (entry.usesTf) inputs.push({ runtime: `node ${keyInput} numerics --cpus ${inst.resources.cpus}` })
     if (entry.readsDatasets) {
       const dataset = typeof inst.params.dataset === "string" ? inst.params.dataset : "none"
       const dataDir = typeof inst.params.dataDir === "string" ? ` ${shellQuote(inst.params.dataDir)}` : ""

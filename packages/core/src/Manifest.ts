@@ -48,6 +48,8 @@ export const Manifest = Schema.Struct({
   info: Schema.Record({ key: Schema.String, value: Schema.Unknown }),
   /** Run-to-run measurements (seconds, images per second, thread settings that do not change results). */
   measurements: Schema.Record({ key: Schema.String, value: Schema.Unknown }),
+  /** What the stage asked of the machine (cpus are its TensorFlow threads unless TF_NUM_INTRAOP_THREADS was set). */
+  resources: Schema.Struct({ cpus: Schema.Number, memoryMiB: Schema.Number, gpus: Schema.Number, timeMinutes: Schema.Number }),
   host: Schema.String,
   wallSeconds: Schema.Number
 })

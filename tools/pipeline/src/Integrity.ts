@@ -23,9 +23,9 @@ export class IntegrityError extends Schema.TaggedError<IntegrityError>()("Integr
   }
 }
 
-/** How to replace a stage's artifacts: rerun it without the cache entry that holds the bad copy. */
+/** How to replace a stage's artifacts: Nx puts back its cached copy, or reruns it. */
 export const recovery = (project: string): string =>
-  `Rerun it without its cache entry: npx nx run ${project}:run --skip-nx-cache (the artifacts are not used until then)`
+  `Nothing reads it until it is replaced: npx nx run ${project}:run restores it from the Nx cache (or reruns it)`
 
 /** Reads and decodes an artifact folder's manifest. */
 export const readManifest = (dir: string, project: string) =>
@@ -77,3 +77,38 @@ export const verifyFiles = (dir: string, digests: ReadonlyArray<FileDigest>, pro
 /** Checks every output a manifest lists. */
 export const verifyOutputs = (dir: string, manifest: Manifest, project: string) =>
   verifyFiles(dir, Object.values(manifest.outputs).flat(), project)
+
+/** The Nx cache folder of a workspace: NX_CACHE_DIRECTORY, else nx.json's cacheDirectory, else `.nx/cache`. */
+export const nxCacheDir = (root: string, env: Readonly<Record<string, string | undefined>> = process.env) =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const path = yield* Path.Path
+    if (env.NX_CACHE_DIRECTORY) return path.resolve(root, env.NX_CACHE_DIRECTORY)
+    const text = yield* fs.readFileString(path.join(root, "nx.json")).pipe(Effect.orElseSucceed(() => "{}"))
+    const dir = yield* Effect.try(() => (JSON.parse(text) as { cacheDirectory?: unknown }).cacheDirectory).pipe(Effect.orElseSucceed(() => undefined))
+    return path.resolve(root, typeof dir === "string" ? dir : ".nx/cache")
+  })
+
+/**
+ * Finds the Nx cache entries holding an artifact folder (`relDir`, relative to the workspace root) whose files do not
+ * match the manifest they hold, and moves them out of the cache (`<cache>/../growlab-quarantine/`): Nx then misses
+ * instead of restoring the bad copy again. Returns the quarantined entries.
+ */
+export const quarantineCorruptEntries = (root: string, relDir: string, project: string) =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const path = yield* Path.Path
+    const cache = yield* nxCacheDir(root)
+    const entries = yield* fs.readDirectory(cache).pipe(Effect.orElseSucceed(() => [] as Array<string>))
+    const moved: Array<string> = []
+    for (const entry of entries) {
+      const dir = path.join(cache, entry, relDir)
+      if (!(yield* fs.exists(path.join(dir, "manifest.json")).pipe(Effect.orElseSucceed(() => false)))) continue
+      const ok = yield* Effect.either(Effect.flatMap(readManifest(dir, project), (m) => verifyOutputs(dir, m, project)))
+      if (ok._tag === "Right") continue
+      const target = path.join(path.dirname(cache), "growlab-quarantine", `${entry}-${Date.now()}`)
+      yield* fs.makeDirectory(path.dirname(target), { recursive: true }).pipe(Effect.zipRight(fs.rename(path.join(cache, entry), target)), Effect.ignore)
+      moved.push(path.relative(root, target))
+    }
+    return moved
+  })

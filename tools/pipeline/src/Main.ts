@@ -53,7 +53,9 @@ export const runCli = <E>(program: Effect.Effect<void, E, NodeContext.NodeContex
         if (signal) return onExit(128 + SIGNALS[signal])
         if (Exit.isSuccess(exit)) return onExit(0)
         const failure = Cause.failureOption(exit.cause)
-        onExit(Option.isSome(failure) && ValidationError.isValidationError(failure.value) ? 2 : 1)
+        if (Option.isSome(failure) && ValidationError.isValidationError(failure.value)) return onExit(2)
+        const own = Option.isSome(failure) ? (failure.value as { exitCode?: unknown }).exitCode : undefined
+        onExit(typeof own === "number" ? own : 1)
       }
     })
   )

@@ -27,9 +27,23 @@ const StageName = Schema.String.pipe(
 )
 const InputRef = Schema.String.pipe(Schema.pattern(INPUT_REF, { message: () => "an input reference '<stage>.<output>', '<stage>[*].<output>' or '<stage>[var=value,...].<output>'" }))
 
+/**
+ * What a stage instance asks of the machine: cpus (its TensorFlow threads, and the CPU slots it holds while it runs),
+ * memory, GPUs and a time limit (used by the Slurm executor). Any field left out comes from the next level: matrix
+ * variant → stage → pipeline file → the kind's default (Registry.ts).
+ */
+export const Resources = Schema.Struct({
+  cpus: Schema.optional(Schema.Int.pipe(Schema.between(1, 1024, { message: () => "an integer number of cpus from 1 to 1024" }))),
+  memoryMiB: Schema.optional(Schema.Int.pipe(Schema.between(16, 16 * 1024 * 1024, { message: () => "memory in MiB, an integer from 16" }))),
+  gpus: Schema.optional(Schema.Int.pipe(Schema.between(0, 64, { message: () => "an integer number of GPUs from 0 to 64" }))),
+  timeMinutes: Schema.optional(Schema.Int.pipe(Schema.between(1, 60 * 24 * 365, { message: () => "a time limit in whole minutes, at least 1" })))
+})
+export type Resources = typeof Resources.Type
+
 export const MatrixVariant = Schema.Struct({
   id: Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, { message: () => "a variant id of letters, digits, '.', '_' or '-'" })),
-  params: Schema.Record({ key: Schema.String, value: Schema.Unknown })
+  params: Schema.Record({ key: Schema.String, value: Schema.Unknown }),
+  resources: Schema.optional(Resources)
 })
 export type MatrixVariant = typeof MatrixVariant.Type
 export const MatrixValue = Schema.Union(Schema.String, Schema.Number, Schema.Boolean, MatrixVariant)
@@ -41,6 +55,7 @@ export const StageEntry = Schema.Struct({
   /** An input binds one reference, or gathers a list of references (each `<stage>[*].<output>` or `<stage>.<output>`). */
   inputs: Schema.optionalWith(Schema.Record({ key: Schema.String, value: Schema.Union(InputRef, Schema.NonEmptyArray(InputRef)) }), { default: () => ({}) }),
   params: Schema.optionalWith(Schema.Record({ key: Schema.String, value: Schema.Unknown }), { default: () => ({}) }),
+  resources: Schema.optional(Resources),
   matrix: Schema.optionalWith(
     Schema.Record({
       key: Schema.String.pipe(Schema.pattern(/^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)*$/, { message: () => "a dotted param path" })),
@@ -57,6 +72,8 @@ export const PipelineFile = Schema.Struct({
   definitions: Schema.optionalWith(Schema.Record({ key: Schema.String, value: Schema.Unknown }), { default: () => ({}) }),
   /** Refuse to resolve more stage instances than this (default DEFAULT_MAX_INSTANCES): a typo in a matrix fails early. */
   maxInstances: Schema.optional(Schema.Int.pipe(Schema.positive())),
+  /** Resources of every stage of the file, unless the stage or its matrix variant says otherwise. */
+  resources: Schema.optional(Resources),
   stages: Schema.Record({ key: StageName, value: StageEntry })
 })
 export type PipelineFile = typeof PipelineFile.Type

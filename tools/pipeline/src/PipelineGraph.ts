@@ -6,8 +6,8 @@
 import * as Effect from "effect/Effect"
 import { hashJson } from "@growlab/core/Hash"
 import { PipelineError } from "./PipelineError.js"
-import { DEFAULT_MAX_INSTANCES, INPUT_REF, MAX_INSTANCE_NAME, decode, pipelineName, type MatrixValue, type PipelineFile } from "./PipelineFile.js"
-import { kindEntry, kinds } from "./Registry.js"
+import { DEFAULT_MAX_INSTANCES, INPUT_REF, MAX_INSTANCE_NAME, decode, pipelineName, type MatrixValue, type PipelineFile, type Resources } from "./PipelineFile.js"
+import { kindEntry, kinds, type StageResources } from "./Registry.js"
 
 export type Var = string | number | boolean
 export type Vars = Readonly<Record<string, Var>>
@@ -41,6 +41,8 @@ export interface Instance {
   readonly paramsHash: string
   readonly inputs: ReadonlyArray<BoundInput>
   readonly upstream: ReadonlyArray<string>
+  /** What it asks of the machine: matrix variant → stage → file → kind default. Only `cpus` can change results (threads). */
+  readonly resources: StageResources
 }
 
 export interface Graph {
@@ -55,7 +57,7 @@ export interface Graph {
 const err = (file: string, field: string, expected: string, actual: string) =>
   new PipelineError({ file, field, expected, actual })
 
-const isVariant = (v: MatrixValue): v is { readonly id: string; readonly params: Record<string, unknown> } =>
+const isVariant = (v: MatrixValue): v is { readonly id: string; readonly params: Record<string, unknown>; readonly resources?: Resources } =>
   typeof v === "object" && v !== null
 
 const plain = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v)
@@ -127,10 +129,12 @@ const varText = (v: Var): string => String(v).replace(/[^A-Za-z0-9._-]/g, "_")
 interface Combo {
   readonly vars: Record<string, Var>
   readonly apply: (params: Record<string, unknown>) => Record<string, unknown>
+  /** Resources set by the instance's matrix variants (later matrix keys win). */
+  readonly resources: Resources
 }
 
 const ownCombos = (file: string, stage: string, matrix: Readonly<Record<string, ReadonlyArray<MatrixValue>>>): ReadonlyArray<Combo> => {
-  let combos: Array<Combo> = [{ vars: {}, apply: (p) => p }]
+  let combos: Array<Combo> = [{ vars: {}, apply: (p) => p, resources: {} }]
   const seen = new Set<string>()
   for (const [key, values] of Object.entries(matrix)) {
     const path = key.split(".")
@@ -141,14 +145,18 @@ const ownCombos = (file: string, stage: string, matrix: Readonly<Record<string, 
     for (const c of combos) {
       for (const v of values) {
         next.push(isVariant(v)
-          ? { vars: { ...c.vars, [short]: v.id }, apply: (p) => deepMerge(c.apply(p), v.params) }
-          : { vars: { ...c.vars, [short]: v }, apply: (p) => setPath(c.apply(p), path, v) })
+          ? { vars: { ...c.vars, [short]: v.id }, apply: (p) => deepMerge(c.apply(p), v.params), resources: { ...c.resources, ...v.resources } }
+          : { vars: { ...c.vars, [short]: v }, apply: (p) => setPath(c.apply(p), path, v), resources: c.resources })
       }
     }
     combos = next
   }
   return combos
 }
+
+/** The fields of a resources object that are set (so an absent field never overrides a default). */
+const defined = (r: Resources | undefined): Partial<StageResources> =>
+  Object.fromEntries(Object.entries(r ?? {}).filter(([, v]) => v !== undefined)) as Partial<StageResources>
 
 const consistent = (a: Vars, b: Vars): boolean => Object.keys(a).every((k) => !has(b, k) || a[k] === b[k])
 
@@ -275,7 +283,8 @@ const build = (file: string, pf: PipelineFile): Graph => {
           params: resolved,
           paramsHash: hashJson({ kind: s.kind, params: resolved }),
           inputs,
-          upstream: [...new Set(inputs.flatMap((i) => i.instances))]
+          upstream: [...new Set(inputs.flatMap((i) => i.instances))],
+          resources: { ...kindEntry(s.kind)!.resources, ...defined(pf.resources), ...defined(s.resources), ...defined(c.resources) }
         })
       }
     }

@@ -26,47 +26,65 @@ export interface KindEntry {
   readonly usesTf: boolean
   /** Reads dataset files from outside the workspace (their content is part of its key). */
   readonly readsDatasets?: boolean
+  /** What an instance of the kind asks for unless its pipeline file says otherwise. */
+  readonly resources: StageResources
 }
+
+/** Resources with every field resolved (gpus 0 when none). */
+export interface StageResources {
+  readonly cpus: number
+  readonly memoryMiB: number
+  readonly gpus: number
+  readonly timeMinutes: number
+}
+
+/**
+ * Defaults: one cpu per stage (two 1-thread trainings side by side train more images per second than one 2-thread
+ * training on a 2-core machine; README "Scale-out"), memory with headroom over the peak resident size measured for
+ * each kind (README "Scale-out"), and time limits well above the longest stage of the study (≈ 41 min).
+ */
+const light: StageResources = { cpus: 1, memoryMiB: 2048, gpus: 0, timeMinutes: 60 }
+const training: StageResources = { cpus: 1, memoryMiB: 4096, gpus: 0, timeMinutes: 12 * 60 }
 
 const file = (kind: string, name: string, extra: Partial<OutputEntry> = {}): OutputEntry => ({ kind, file: name, ...extra })
 const model = file("model", "model.arrow")
 
 const table: Readonly<Record<string, KindEntry>> = {
   dataset: {
-    package: "@growlab/data", module: "@growlab/data/DatasetStage", export: "datasetStage", usesTf: false, readsDatasets: true,
+    package: "@growlab/data", module: "@growlab/data/DatasetStage", export: "datasetStage", usesTf: false, readsDatasets: true, resources: { ...light, memoryMiB: 4096 },
     outputs: { train: file("dataset", "train.arrow"), test: file("dataset", "test.arrow"), validation: file("dataset", "validation.arrow", { optional: true }) }
   },
   train: {
-    package: "@growlab/train", module: "@growlab/train/TrainStage", export: "trainStage", usesTf: true,
+    package: "@growlab/train", module: "@growlab/train/TrainStage", export: "trainStage", usesTf: true, resources: training,
     outputs: { model, metrics: file("metrics", "metrics.arrow") }
   },
   evaluate: {
-    package: "@growlab/train", module: "@growlab/train/EvaluateStage", export: "evaluateStage", usesTf: true,
+    package: "@growlab/train", module: "@growlab/train/EvaluateStage", export: "evaluateStage", usesTf: true, resources: { ...light, memoryMiB: 4096 },
     outputs: { evaluation: file("evaluation", "evaluation.arrow") }
   },
   expand: {
-    package: "@growlab/expand", module: "@growlab/expand/ExpandStage", export: "expandStage", usesTf: true,
+    package: "@growlab/expand", module: "@growlab/expand/ExpandStage", export: "expandStage", usesTf: true, resources: light,
     outputs: { model, expansion: file("expansion", "expansion.arrow"), figures: file("figure", "figures", { dir: true }) }
   },
   net2wider: {
-    package: "@growlab/net2net", module: "@growlab/net2net/Net2WiderStage", export: "net2widerStage", usesTf: true,
+    package: "@growlab/net2net", module: "@growlab/net2net/Net2WiderStage", export: "net2widerStage", usesTf: true, resources: light,
     outputs: { model, expansion: file("expansion", "expansion.arrow") }
   },
   net2deeper: {
-    package: "@growlab/net2net", module: "@growlab/net2net/Net2DeeperStage", export: "net2deeperStage", usesTf: true,
+    package: "@growlab/net2net", module: "@growlab/net2net/Net2DeeperStage", export: "net2deeperStage", usesTf: true, resources: light,
     outputs: { model, expansion: file("expansion", "expansion.arrow") }
   },
   gradcam: {
-    package: "@growlab/gradcam", module: "@growlab/gradcam/GradcamStage", export: "gradcamStage", usesTf: true,
+    package: "@growlab/gradcam", module: "@growlab/gradcam/GradcamStage", export: "gradcamStage", usesTf: true, resources: { ...light, memoryMiB: 4096 },
     outputs: { maps: file("gradcam", "gradcam.arrow"), figures: file("figure", "figures", { dir: true }) }
   },
   export: {
     // the exported bytes do not depend on the TensorFlow build or threads (weights are copied, not computed)
-    package: "@growlab/export", module: "@growlab/export/ExportStage", export: "exportStage", usesTf: false,
+    package: "@growlab/export", module: "@growlab/export/ExportStage", export: "exportStage", usesTf: false, resources: light,
     outputs: { exports: file("model", "exports", { dir: true }) }
   },
   report: {
-    package: "@growlab/report", module: "@growlab/report/ReportStage", export: "reportStage", usesTf: false,
+    package: "@growlab/report", module: "@growlab/report/ReportStage", export: "reportStage", usesTf: false, resources: light,
     outputs: { report: file("report", "report.html"), summary: file("report", "summary.md"), tables: file("table", "tables", { dir: true }) }
   }
 }

@@ -13,15 +13,16 @@ import { hostname } from "node:os"
 import * as Effect from "effect/Effect"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Path from "@effect/platform/Path"
+import * as Schema from "effect/Schema"
 import * as Backend from "@growlab/core/Backend"
-import { sha256 } from "@growlab/core/Hash"
+import { canonicalJson, sha256 } from "@growlab/core/Hash"
 import type { Manifest } from "@growlab/core/Manifest"
 import { SCHEMA_VERSION } from "@growlab/core/Manifest"
 import type { InputArtifact, Stage } from "@growlab/core/Stage"
 import { decodeParams, makeContext } from "@growlab/core/StageContext"
 import { ArtifactError, StageFailure } from "@growlab/core/Errors"
 import { writeJsonAtomic } from "@growlab/core/ArtifactStore"
-import { IntegrityError } from "./Integrity.js"
+import { IntegrityError, readManifest, verifyOutputs } from "./Integrity.js"
 import { numericsInfo, type Env } from "./Numerics.js"
 import { PipelineError } from "./PipelineError.js"
 import { resolve, type Graph, type Instance } from "./PipelineGraph.js"
@@ -41,16 +42,35 @@ export interface RunOptions {
   readonly expectStaticKey?: string
   /** The process environment the stage runs in (numerics settings). Default: process.env. */
   readonly env?: Env
-  /** The stage's cpus (its TensorFlow threads unless TF_NUM_INTRAOP_THREADS is set). */
-  readonly cpus?: number
+  /**
+   * The numerics the task's key was computed with where the task started (the launcher's host; under Slurm, the
+   * submit host). A stage running where they differ (another CPU model on a cluster) refuses to run: its result
+   * would be cached under a key that does not describe it.
+   */
+  readonly expectNumerics?: Record<string, unknown>
+  /** Only check whether the artifact on disk already is this key's; fail with MustRun (exit 3) otherwise. */
+  readonly keepOnly?: boolean
+}
+
+/** `growlab run --keep-only`: the stage has to run (its artifact is absent, corrupt or made with another key). */
+export class MustRun extends Schema.TaggedError<MustRun>()("MustRun", { instance: Schema.String }) {
+  /** The exit code of `growlab run --keep-only` in this case. */
+  readonly exitCode = 3
+  override get message(): string {
+    return `${this.instance}: its artifact is absent, corrupt or made with another key: the stage has to run`
+  }
 }
 
 export const loadGraph = (root: string, file: string) =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
-    const text = yield* fs.readFileString(path.resolve(root, file)).pipe(
-      Effect.mapError((e) => new PipelineError({ file, field: "(file)", expected: "a readable pipeline file", actual: e.message }))
+    const full = path.resolve(root, file)
+    const text = yield* fs.readFileString(full).pipe(
+      Effect.mapError((e) => new PipelineError({
+        file, field: "(file)", expected: "a readable pipeline file",
+        actual: e._tag === "SystemError" && e.reason === "NotFound" ? `no such file (${full})` : e.message
+      }))
     )
     return yield* resolve(file, text)
   })
@@ -132,7 +152,7 @@ const checkUpstreamCurrent = (root: string, graph: Graph, inst: Instance, manife
     }
   })
 
-/** Runs one instance end to end. Returns the manifest it wrote. */
+/** Runs one instance end to end (or keeps its artifact when it already is this key's). Returns the manifest. */
 export const runInstance = (options: RunOptions) =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
@@ -157,17 +177,42 @@ export const runInstance = (options: RunOptions) =>
       }))
     }
     const dirOf = (id: string) => path.join(artifactsRoot, graph.pipeline, id)
-    const { bound, artifacts, manifests } = yield* boundUpstream(graph, inst, dirOf, (id, output) => {
+    const { bound, artifacts, manifests } = yield* boundUpstream(root, graph, inst, dirOf, (id, output) => {
       const out = outputEntry(graph.byId.get(id)!.kind, output)
       return { file: out?.file ?? output, optional: out?.optional === true }
     })
     yield* checkUpstreamCurrent(root, graph, inst, manifests, env)
-    const environment = yield* environmentParts(root, inst, env, options.cpus)
+    const environment = yield* environmentParts(root, inst, env)
+    if (options.expectNumerics && environment.numerics && canonicalJson(options.expectNumerics) !== canonicalJson(environment.numerics)) {
+      const was = options.expectNumerics
+      const now: Record<string, unknown> = environment.numerics
+      const diff = Object.keys({ ...was, ...now }).filter((k) => canonicalJson(was[k]) !== canonicalJson(now[k]))
+        .map((k) => `${k}: ${JSON.stringify(was[k])} there, ${JSON.stringify(now[k])} here`).join("; ")
+      return yield* Effect.fail(new PipelineError({
+        file: options.file, field: `stages.${inst.stage} (numerics)`,
+        expected: "the numerics the task's cache key was computed with where it started",
+        actual: `${diff} (on a cluster, pin the partition to one CPU model, e.g. GROWLAB_SLURM_EXTRA_ARGS=--constraint=...)`
+      }))
+    }
     const key = keyOf(statics, environment, bound)
+    const finalDir = dirOf(inst.id)
+    // The artifact on disk already is this key's (and intact): keep it. Nx asks for a run whenever its own hash
+    // misses, and its hash also covers files that cannot change a stage's outputs (Nx always adds nx.json, .gitignore
+    // and .nxignore) or an emptied .nx/cache; the key is recomputed from scratch here, so keeping is sound.
+    // GROWLAB_RERUN=1 runs the stage anyway (to measure it again).
+    if (env.GROWLAB_RERUN !== "1") {
+      const kept = yield* Effect.option(keptArtifact(finalDir, inst.project, key.key))
+      if (kept._tag === "Some") return { manifest: kept.value, kept: true }
+    }
+    if (options.keepOnly) return yield* Effect.fail(new MustRun({ instance: inst.id }))
+    // TensorFlow reads its thread counts when it loads (next line): make them the ones the key says
+    if (environment.numerics) {
+      process.env.TF_NUM_INTRAOP_THREADS = String(environment.numerics.intraOpThreads)
+      process.env.TF_NUM_INTEROP_THREADS ??= String(inst.resources.cpus)
+    }
     const backend = stage.usesTf === false ? { backend: "none", tfVersion: "none", tfjsVersion: "none" } : yield* Backend.ensureNative
 
     const pipelineDir = path.join(artifactsRoot, graph.pipeline)
-    const finalDir = dirOf(inst.id)
     const host = hostname()
     yield* fs.makeDirectory(pipelineDir, { recursive: true }).pipe(
       Effect.mapError((e) => new ArtifactError({ file: pipelineDir, reason: `cannot create the artifacts folder (${e.message})` }))
@@ -217,7 +262,8 @@ export const runInstance = (options: RunOptions) =>
         outputs,
         backend: { backend: backend.backend, tfVersion: backend.tfVersion, tfjsVersion: backend.tfjsVersion },
         info,
-        measurements: { ...measurements, ...(stage.usesTf === false ? {} : { threads: numericsInfo(env) }) },
+        measurements: { ...measurements, ...(stage.usesTf === false ? {} : { threads: numericsInfo(process.env) }) },
+        resources: inst.resources,
         host,
         wallSeconds: (Date.now() - started) / 1000
       }
@@ -230,9 +276,18 @@ export const runInstance = (options: RunOptions) =>
         yield* fs.remove(oldDir, { recursive: true, force: true })
       }))
       yield* checkInPlace(finalDir, manifest)
-      return manifest
+      return { manifest, kept: false }
     })
     return yield* work.pipe(Effect.onExit(() => fs.remove(tmpDir, { recursive: true, force: true }).pipe(Effect.ignore)))
+  })
+
+/** The artifact folder's manifest when it was made with `key` and every output it lists is intact. */
+const keptArtifact = (dir: string, project: string, key: string) =>
+  Effect.gen(function*() {
+    const manifest = yield* readManifest(dir, project)
+    if (manifest.key !== key) return yield* Effect.fail(new IntegrityError({ file: dir, expected: `key ${key}`, actual: `key ${manifest.key}`, fix: "run the stage" }))
+    yield* verifyOutputs(dir, manifest, project)
+    return manifest
   })
 
 /** The runner's last check before it reports success: every output the manifest lists is in place with its size. */

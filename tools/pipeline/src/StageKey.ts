@@ -25,7 +25,7 @@ import type { InputArtifact } from "@growlab/core/Stage"
 import { sourceDigest } from "@growlab/data/SourceDigest"
 import { datasetNames, type DatasetName } from "@growlab/data/Sources"
 import { closureOf, packagesOf, type Closure } from "./CodeClosure.js"
-import { IntegrityError, readManifest, verifyFiles } from "./Integrity.js"
+import { IntegrityError, quarantineCorruptEntries, readManifest, verifyFiles } from "./Integrity.js"
 import { KeyError } from "./KeyError.js"
 import { numerics, type Env } from "./Numerics.js"
 import type { Graph, Instance } from "./PipelineGraph.js"
@@ -108,15 +108,15 @@ const datasetOf = (params: Record<string, unknown>): { dataset: DatasetName; dat
 }
 
 /**
- * The environment parts of an instance in a process started with `env`: numerics for TensorFlow kinds, the data
- * digest for kinds that read datasets. `cpus`: the stage's resource request (its threads unless the env sets them).
+ * The environment parts of an instance in a process started with `env`: numerics for TensorFlow kinds (its threads are
+ * its `cpus` unless TF_NUM_INTRAOP_THREADS says otherwise), the data digest for kinds that read datasets.
  */
-export const environmentParts = (root: string, inst: Instance, env: Env, cpus?: number) =>
+export const environmentParts = (root: string, inst: Instance, env: Env) =>
   Effect.gen(function*() {
     const entry = yield* entryOf(inst.kind)
     const source = entry.readsDatasets ? datasetOf(inst.params) : undefined
     return {
-      numerics: entry.usesTf ? { ...numerics(root, env, cpus) } : null,
+      numerics: entry.usesTf ? { ...numerics(root, env, inst.resources.cpus) } : null,
       data: entry.readsDatasets ? (source ? yield* sourceDigest(source.dataset, { dataDir: source.dataDir }) : "no dataset named in params") : null
     } satisfies EnvironmentParts
   })
@@ -129,6 +129,7 @@ export const environmentLine = (part: unknown): string => `${hashJson(part)} ${J
  * to hand the stage (with each producer's measurements). Missing optional outputs are skipped, as declared.
  */
 export const boundUpstream = (
+  root: string,
   graph: Graph,
   inst: Instance,
   dirOf: (id: string) => string,
@@ -158,7 +159,17 @@ export const boundUpstream = (
             actual: `outputs ${Object.keys(manifest.outputs).join(", ") || "none"}`, fix: `Rerun it: npx nx run ${upstream.project}:run`
           }))
         }
-        yield* verifyFiles(dir, digests, upstream.project)
+        yield* verifyFiles(dir, digests, upstream.project).pipe(
+          // restored from a corrupt Nx cache entry? Take such entries out of the cache, so the next run reruns the
+          // producer instead of restoring the bad copy again, and say so
+          Effect.catchTag("IntegrityError", (e) =>
+            Effect.flatMap(
+              quarantineCorruptEntries(root, path.relative(root, dir), upstream.project).pipe(Effect.orElseSucceed(() => [] as Array<string>)),
+              (moved) => Effect.fail(moved.length === 0 ? e : new IntegrityError({
+                ...e, fix: `It came from a corrupt Nx cache entry, now moved out of the cache (${moved.join(", ")}): run the pipeline again to rerun ${upstream.project}`
+              }))
+            ))
+        )
         bound.push({ input: input.name, instance: source.instance, output: source.output, files: digests.map((d) => ({ file: d.file, sha256: d.sha256 })) })
         const bindPath = path.join(dir, declOf(source.instance, source.output).file)
         if (!(yield* fs.exists(bindPath))) {

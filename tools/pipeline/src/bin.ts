@@ -11,6 +11,7 @@ import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { decodeParams } from "@growlab/core/StageContext"
+import { exportCommand } from "@growlab/export/Cli"
 import { runCli } from "./Main.js"
 import { checkWiring, loadGraph, loadStage, runInstance } from "./Runner.js"
 import { environmentParts, keyOf, staticParts } from "./StageKey.js"
@@ -27,16 +28,27 @@ const run = Command.make("run", {
   file,
   instance: Args.text({ name: "instance" }),
   staticKey: Options.text("static-key").pipe(Options.withDescription("the key the Nx task was built with (refuses to run a stale task)"), Options.optional),
+  keepOnly: Options.boolean("keep-only").pipe(Options.withDescription("only check whether the artifact on disk is already this key's (exit 0) or the stage must run (exit 3)")),
+  expectNumerics: Options.text("expect-numerics").pipe(Options.withDescription("base64url JSON of the numerics the key was computed with (set by the task launcher)"), Options.optional),
   artifacts,
   verbose: verboseOption
 }, (a) =>
   Effect.gen(function*() {
     const started = Date.now()
-    const manifest = yield* runInstance({
-      file: a.file, instance: a.instance, artifacts: artifactsRoot(a.artifacts),
-      expectStaticKey: Option.getOrUndefined(a.staticKey)
+    const expectNumerics = Option.isNone(a.expectNumerics) ? undefined : yield* Effect.try({
+      try: () => JSON.parse(Buffer.from(a.expectNumerics.pipe(Option.getOrThrow), "base64url").toString("utf8")) as Record<string, unknown>,
+      catch: () => new PipelineError({ file: a.file, field: "--expect-numerics", expected: "base64url-encoded JSON", actual: "something else" })
     })
-    yield* Console.log(`[growlab] ${manifest.pipeline}/${manifest.stage}: done in ${((Date.now() - started) / 1000).toFixed(1)}s → ${artifactsRoot(a.artifacts)}/${manifest.pipeline}/${manifest.stage} (key ${manifest.key.slice(0, 12)})`)
+    const { manifest, kept } = yield* runInstance({
+      file: a.file, instance: a.instance, artifacts: artifactsRoot(a.artifacts),
+      expectStaticKey: Option.getOrUndefined(a.staticKey),
+      expectNumerics,
+      keepOnly: a.keepOnly
+    })
+    const where = `${artifactsRoot(a.artifacts)}/${manifest.pipeline}/${manifest.stage}`
+    yield* Console.log(kept
+      ? `[growlab] ${manifest.pipeline}/${manifest.stage}: up to date (key ${manifest.key.slice(0, 12)}, outputs intact): kept ${where} (GROWLAB_RERUN=1 runs it anyway)`
+      : `[growlab] ${manifest.pipeline}/${manifest.stage}: done in ${((Date.now() - started) / 1000).toFixed(1)}s → ${where} (key ${manifest.key.slice(0, 12)})`)
   })).pipe(Command.withDescription("run one stage instance (what each Nx task does)"))
 
 const graph = Command.make("graph", {
@@ -104,7 +116,7 @@ const list = Command.make("list", { verbose: verboseOption }, () =>
     }
   })).pipe(Command.withDescription("list the pipelines"))
 
-const cli = Command.run(Command.make("growlab").pipe(Command.withSubcommands([run, graph, statusCmd, key, check, list])), {
+const cli = Command.run(Command.make("growlab").pipe(Command.withSubcommands([run, graph, statusCmd, key, check, list, exportCommand])), {
   name: "growlab",
   version: "0.2.0"
 })

@@ -8,6 +8,7 @@ import { codePartsByKind, environmentLine, staticKey, staticPartsWith } from "./
 import type { Instance } from "./PipelineGraph.js"
 
 import { resolve } from "./PipelineGraph.js"
+import { kindEntry as kindEntryOf } from "./Registry.js"
 import type { Graph } from "./PipelineGraph.js"
 export { kindEntry, outputEntry } from "./Registry.js"
 export { environmentLine } from "./StageKey.js"
@@ -43,4 +44,22 @@ export const runResolve = async (file: string, text: string): Promise<{ ok: true
   if (exit._tag === "Success") return { ok: true, graph: exit.value }
   const failure = exit.cause._tag === "Fail" ? exit.cause.error : undefined
   return { ok: false, message: failure ? failure.message : `${file}: could not be resolved (${String(exit.cause)})` }
+}
+
+/**
+ * What the task launcher needs about an instance: its resources, whether it runs TensorFlow, and the numerics its
+ * key was built with on this host (the runner checks the machine it runs on gives the same).
+ */
+export const launchPlan = async (root: string, file: string, text: string, instance: string, env: Record<string, string | undefined>) => {
+  const exit = await runResolve(file, text)
+  if (!exit.ok) throw new Error(exit.message)
+  const inst = exit.graph.byId.get(instance)
+  if (!inst) throw new Error(`${file}: no stage instance ${JSON.stringify(instance)}`)
+  const usesTf = kindEntryOf(inst.kind)?.usesTf === true
+  return {
+    resources: inst.resources,
+    usesTf,
+    /** base64url of the numerics JSON, for the runner's --expect-numerics */
+    numerics: usesTf ? Buffer.from(JSON.stringify(numerics(root, env, inst.resources.cpus))).toString("base64url") : undefined
+  }
 }

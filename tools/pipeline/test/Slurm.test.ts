@@ -6,13 +6,15 @@
  * The sbatch arguments, the env settings and the batch script are checked without a cluster.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
-import { execFileSync, spawnSync } from "node:child_process"
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync, existsSync } from "node:fs"
+import { execFileSync, spawn, spawnSync } from "node:child_process"
+import { createHash } from "node:crypto"
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Writable } from "node:stream"
 import { setTimeout as sleep } from "node:timers/promises"
 import { batchScript, listJobs, runSlurmJob, sbatchArgs, slurmConfigFromEnv } from "../slurm.mjs"
+import { makeWorkspaceCopy, type WorkspaceCopy } from "../../../test/workspaceCopy.js"
 
 const repo = join(import.meta.dirname, "../../..")
 const clusterScript = join(repo, "scripts/slurm-cluster.sh")
@@ -284,4 +286,121 @@ describe.skipIf(skip)(`Slurm jobs on a real single-host cluster${skip ? ` (skipp
     expect(stdout.text).toBe("running\n")
     expect(queued(jobName)).toBe("")
   }, 240_000)
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // Whole pipelines through the Slurm executor (GROWLAB_EXECUTOR=slurm), Nx still orchestrating and caching.
+  describe("nx run pipelines:smoke with GROWLAB_EXECUTOR=slurm", () => {
+    let local: WorkspaceCopy
+    let cluster: WorkspaceCopy
+    const slurm = { GROWLAB_EXECUTOR: "slurm", GROWLAB_SLURM_POLL_SECONDS: "1" }
+    const outputsOf = (ws: WorkspaceCopy) => {
+      // every file a stage wrote except its manifest (host, wall time and job facts differ by design)
+      const out: Record<string, string> = {}
+      const walk = (dir: string, rel: string) => {
+        for (const e of readdirSync(dir, { withFileTypes: true })) {
+          if (e.name.startsWith(".")) continue
+          if (e.isDirectory()) walk(join(dir, e.name), `${rel}${e.name}/`)
+          else if (e.name !== "manifest.json") out[`${rel}${e.name}`] = createHash("sha256").update(readFileSync(join(dir, e.name))).digest("hex")
+        }
+      }
+      walk(join(ws.dir, "artifacts/smoke"), "")
+      return out
+    }
+    const ran = (ws: WorkspaceCopy) => {
+      if (!existsSync(ws.runLog)) return []
+      const lines = readFileSync(ws.runLog, "utf8").split("\n").filter(Boolean).sort()
+      rmSync(ws.runLog)
+      return lines
+    }
+    const nxIn = (ws: WorkspaceCopy, env: Record<string, string>, ...args: Array<string>) =>
+      ws.exec("npx", ["nx", ...args, "--output-style=static"], env)
+
+    beforeAll(() => {
+      if (problem) return
+      local = makeWorkspaceCopy()
+      cluster = makeWorkspaceCopy()
+    })
+    afterAll(() => {
+      local?.cleanup()
+      cluster?.cleanup()
+    })
+
+    it("runs every stage as a Slurm job, byte-identical to a local run; a cached rerun submits no job", async () => {
+      const a = nxIn(local, {}, "run", "pipelines:smoke")
+      expect(a.code, a.output.slice(-3000)).toBe(0)
+      const start = new Date()
+      const b = nxIn(cluster, slurm, "run", "pipelines:smoke")
+      expect(b.code, b.output.slice(-3000)).toBe(0)
+      expect(ran(cluster)).toEqual(["smoke/data", "smoke/grow", "smoke/large", "smoke/report", "smoke/small"])
+      expect(b.output).toMatch(/\[slurm\] job \d+ submitted: growlab-smoke-small \(--cpus-per-task=1/)
+      // every artifact byte for byte as the local run wrote it (same threads: the stages' cpus)
+      expect(outputsOf(cluster)).toEqual(outputsOf(local))
+      const jobs = (await listJobs({ since: start })).filter((j) => j.name.startsWith("growlab-smoke-"))
+      expect(jobs.map((j) => j.name).sort()).toEqual(["growlab-smoke-data", "growlab-smoke-grow", "growlab-smoke-large", "growlab-smoke-report", "growlab-smoke-small"])
+      expect(jobs.every((j) => j.state === "COMPLETED")).toBe(true)
+      // nothing changed: Nx restores everything, no job is submitted
+      await sleep(1100)
+      const again = new Date()
+      const c = nxIn(cluster, slurm, "run", "pipelines:smoke")
+      expect(c.code, c.output.slice(-3000)).toBe(0)
+      expect(ran(cluster)).toEqual([])
+      expect((await listJobs({ since: again })).filter((j) => j.name.startsWith("growlab-smoke-"))).toEqual([])
+      // an emptied Nx cache: the launcher finds each artifact already made with its key here and submits nothing
+      rmSync(join(cluster.dir, ".nx/cache"), { recursive: true, force: true })
+      await sleep(1100)
+      const empty = new Date()
+      const d = nxIn(cluster, slurm, "run", "pipelines:smoke")
+      expect(d.code, d.output.slice(-3000)).toBe(0)
+      expect((await listJobs({ since: empty })).filter((j) => j.name.startsWith("growlab-smoke-"))).toEqual([])
+    }, 900_000)
+
+    it("a failing stage fails its Nx task with the stage's own error and leaves no artifact", () => {
+      const file = join(cluster.dir, "pipelines/smoke.pipeline.json")
+      const p = JSON.parse(readFileSync(file, "utf8"))
+      p.stages.boom = { kind: "train", inputs: { train: "data.train", validation: "data.test", init: "small.model" }, params: { epochs: 1, learningRate: 1e30, seed: 1 } }
+      writeFileSync(file, JSON.stringify(p, null, 2))
+      const r = nxIn(cluster, slurm, "run", "smoke--boom:run")
+      expect(r.code).not.toBe(0)
+      expect(r.output).toMatch(/training loss is (NaN|-?Infinity)/)
+      expect(r.output).toMatch(/\[slurm\] job \d+ \(growlab-smoke-boom\) FAILED: exit code 1/)
+      expect(existsSync(join(cluster.dir, "artifacts/smoke/boom"))).toBe(false)
+      expect(readdirSync(join(cluster.dir, "artifacts/smoke")).filter((d) => d.startsWith(".tmp-"))).toEqual([])
+    }, 600_000)
+
+    it("interrupting Nx cancels the running job: no orphan in squeue, no artifact", async () => {
+      const file = join(cluster.dir, "pipelines/smoke.pipeline.json")
+      const p = JSON.parse(readFileSync(file, "utf8"))
+      p.stages.small.params.epochs = 400
+      p.stages.small.params.seed = 9
+      writeFileSync(file, JSON.stringify(p, null, 2))
+      const child = spawn("npx", ["nx", "run", "smoke--small:run", "--output-style=static"], {
+        cwd: cluster.dir, detached: true,
+        env: { ...process.env, ...slurm, NX_DAEMON: "false", NX_NO_CLOUD: "true", NX_ISOLATE_PLUGINS: "false", NX_TUI: "false" }
+      })
+      let output = ""
+      child.stdout!.on("data", (d) => { output += String(d) })
+      child.stderr!.on("data", (d) => { output += String(d) })
+      const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)))
+      // training: the job runs and the stage has made its temp folder (Nx shows the task's output only at its end)
+      const until = Date.now() + 300_000
+      const tmp = () => readdirSync(join(cluster.dir, "artifacts/smoke")).some((d) => d.startsWith(".tmp-small@"))
+      let jobId = ""
+      while (!(jobId !== "" && tmp())) {
+        if (Date.now() > until) throw new Error(`the job never started training:\n${output.slice(-2000)}`)
+        await sleep(200)
+        jobId = execFileSync("squeue", ["-h", "-n", "growlab-smoke-small", "-t", "RUNNING", "-o", "%i"], { encoding: "utf8" }).trim()
+      }
+      await sleep(3000)
+      process.kill(-child.pid!, "SIGINT")
+      expect(await exited).not.toBe(0)
+      const gone = Date.now() + 120_000
+      while (execFileSync("squeue", ["-h", "-j", jobId, "-o", "%i"], { encoding: "utf8" }).trim() !== "") {
+        if (Date.now() > gone) throw new Error(`job ${jobId} is still queued after the interrupt`)
+        await sleep(500)
+      }
+      expect(JSON.parse(readFileSync(join(cluster.dir, "artifacts/smoke/small/manifest.json"), "utf8")).params.epochs).not.toBe(400)
+      expect(readdirSync(join(cluster.dir, "artifacts/smoke")).filter((d) => d.startsWith(".tmp-"))).toEqual([])
+    }, 600_000)
+  })
+
 })

@@ -127,6 +127,7 @@ export const writeInstance = (
       keyParts: { kind, params: zero, wiring: zero, code: zero, packages: zero, numerics: null, data: null, upstream: zero },
       inputs: {}, outputs: m ? { metrics: [{ file: "metrics.arrow", sha256: zero, bytes: 1 }] } : {},
       backend: { backend: "tensorflow", tfVersion: "2.21.0", tfjsVersion: "4.22.0" }, info: {},
-      measurements: m ? MetricsArtifact.measurementsOf(m) : {}, host: "test", wallSeconds: 1
+      measurements: m ? MetricsArtifact.measurementsOf(m) : {}, resources: { cpus: 1, memoryMiB: 4096, gpus: 0, timeMinutes: 720 },
+      host: "test", wallSeconds: 1
     })
   })
