@@ -129,7 +129,7 @@ const putEntry = Effect.gen(function*() {
   const body = read.right
   const sha256 = sha256Hex(body)
   return yield* store.put(key, body, sha256).pipe(
-    Effect.flatMap(() => respond(x, principal.name, bare(200), body.length, `sha256=${sha256.slice(0, 16)}`)),
+    Effect.flatMap(() => respond(x, principal.name, bare(200), body.length, `sha256=${sha256}`)),
     Effect.catchTags({
       EntryExists: () => respond(x, principal.name, bare(409), body.length),
       StoreError: (e) => Effect.logError(e.message).pipe(Effect.zipRight(respond(x, principal.name, message(503, "growlab-cache: storage unavailable"), body.length)))
