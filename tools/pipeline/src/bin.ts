@@ -14,7 +14,7 @@ import { decodeParams } from "@growlab/core/StageContext"
 import { exportCommand } from "@growlab/export/Cli"
 import { runCli } from "./Main.js"
 import { checkWiring, loadGraph, loadStage, runInstance } from "./Runner.js"
-import { environmentParts, keyOf, staticParts } from "./StageKey.js"
+import { codePartsByKind, environmentParts, keyOf, staticParts } from "./StageKey.js"
 import { status } from "./Status.js"
 import { toDot, toText } from "./GraphView.js"
 import { PipelineError } from "./PipelineError.js"
@@ -101,9 +101,9 @@ const check = Command.make("check", { files: Args.text({ name: "pipeline-file" }
         const stage = yield* loadStage(f, `stages.${inst.stage}.kind`, inst.kind)
         yield* checkWiring(g, inst, stage)
         yield* decodeParams(stage, inst.params, { file: f, stage: inst.id })
-        // what the Nx plugin computes for the task: the stage's code must bundle and its packages be in the lockfile
-        yield* staticParts(process.cwd(), inst)
       }
+      // what the Nx plugin computes for the tasks: each kind's code must bundle and its packages be in the lockfile
+      yield* codePartsByKind(process.cwd(), g.instances)
       yield* Console.log(`✓ ${f}: ${g.instances.length} stage instances`)
     }
   })).pipe(Command.withDescription("validate pipeline files: structure, kinds, wiring (input names and artifact kinds) and every instance's params"))
