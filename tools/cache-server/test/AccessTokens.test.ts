@@ -2,11 +2,11 @@ import { assert, describe, it } from "@effect/vitest"
 import { NodeContext } from "@effect/platform-node"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import { mkdtempSync, writeFileSync } from "node:fs"
-import { tmpdir } from "node:os"
+import { writeFileSync } from "node:fs"
 import { join } from "node:path"
 import * as AccessTokens from "../src/AccessTokens.js"
 import { addToken } from "../src/TokensFileEdit.js"
+import { tempDir } from "./support/stores.js"
 
 const ci = AccessTokens.generate("ci", "read-write")
 const alice = AccessTokens.generate("alice", "read")
@@ -36,7 +36,7 @@ describe("AccessTokens", () => {
 
   it.effect("the tokens file's errors name the file, the field and what was wrong", () =>
     Effect.gen(function*() {
-      const dir = mkdtempSync(join(tmpdir(), "growlab-tokens-"))
+      const dir = yield* tempDir("growlab-tokens-")
       const file = join(dir, "tokens.json")
       const errorOf = (content: string) => {
         writeFileSync(file, content)
@@ -54,11 +54,11 @@ describe("AccessTokens", () => {
       assert.strictEqual(notJson.expected, "valid JSON")
       const missing = yield* AccessTokens.readFile(join(dir, "absent.json")).pipe(Effect.flip)
       assert.strictEqual(missing.field, "(file)")
-    }).pipe(Effect.provide(NodeContext.layer)))
+    }).pipe(Effect.scoped, Effect.provide(NodeContext.layer)))
 
   it.effect("`token` adds entries to a new or existing file, refuses a taken name, and the printed token authenticates", () =>
     Effect.gen(function*() {
-      const file = join(mkdtempSync(join(tmpdir(), "growlab-tokens-")), "tokens.json")
+      const file = join(yield* tempDir("growlab-tokens-"), "tokens.json")
       const first = yield* addToken(file, "ci", "read-write")
       const second = yield* addToken(file, "bob", "read")
       const taken = yield* addToken(file, "ci", "read").pipe(Effect.flip)
@@ -66,5 +66,5 @@ describe("AccessTokens", () => {
       const listed = AccessTokens.make(yield* AccessTokens.readFile(file))
       assert.deepStrictEqual(listed.authenticate(`Bearer ${first.token}`), Option.some({ name: "ci", scope: "read-write" as const }))
       assert.deepStrictEqual(listed.authenticate(`Bearer ${second.token}`), Option.some({ name: "bob", scope: "read" as const }))
-    }).pipe(Effect.provide(NodeContext.layer)))
+    }).pipe(Effect.scoped, Effect.provide(NodeContext.layer)))
 })

@@ -21,7 +21,7 @@ import { fromReprDigest, sha256Hex } from "../src/Digest.js"
 import type { EntryStore } from "../src/EntryStore.js"
 import { CephS3, layer as cephLayer } from "./support/CephS3.js"
 import { send, truncatedPut } from "./support/http.js"
-import { fsDir, fsStore, s3StoreOn } from "./support/stores.js"
+import { fsStoreIn, s3StoreOn, StoreDir, tempDir } from "./support/stores.js"
 
 const ci = AccessTokens.generate("ci", "read-write")
 const laptop = AccessTokens.generate("laptop", "read")
@@ -50,14 +50,14 @@ const serverWith = <E, R>(store: Layer.Layer<EntryStore, E, R>) =>
     Layer.provideMerge(NodeHttpServer.layerTest)
   )
 
-const fsDamage = (dir: string) => Layer.succeed(Damage, {
-  entry: (key, body) => Effect.sync(() => {
+const fsDamage = Layer.effect(Damage, Effect.map(StoreDir, (dir) => ({
+  entry: (key: string, body: Buffer) => Effect.sync(() => {
     const file = join(dir, "entries", key)
     const header = readFileSync(file).subarray(0, 94)
     writeFileSync(file, Buffer.concat([header, body]))
   }),
-  quarantined: (key) => Effect.sync(() => readdirSync(join(dir, "quarantine")).some((f) => f.startsWith(`${key}.`)))
-})
+  quarantined: (key: string) => Effect.sync(() => readdirSync(join(dir, "quarantine")).some((f) => f.startsWith(`${key}.`)))
+})))
 
 const s3Damage = (prefix: string) => Layer.effect(Damage, Effect.map(CephS3, (s3) => {
   const client = new S3Client({ endpoint: s3.endpoint, region: "us-east-1", forcePathStyle: true, credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } })
@@ -214,6 +214,5 @@ const suite = <E>(name: string, server: Layer.Layer<HttpServer.HttpServer | Http
       }))
   })
 
-const dir = fsDir()
-suite("cache API on FsStore", serverWith(fsStore(dir)).pipe(Layer.provideMerge(fsDamage(dir))))
+suite("cache API on FsStore", serverWith(fsStoreIn).pipe(Layer.provideMerge(fsDamage), Layer.provide(Layer.scoped(StoreDir, tempDir("growlab-cache-fs-")))))
 suite("cache API on S3Store (Ceph RGW)", serverWith(s3StoreOn("app/")).pipe(Layer.provideMerge(s3Damage("app/")), Layer.provide(cephLayer)))

@@ -7,14 +7,14 @@ import { join } from "node:path"
 import { sha256Hex } from "../src/Digest.js"
 import * as EntryKey from "../src/EntryKey.js"
 import * as FsStore from "../src/FsStore.js"
-import { fsDir } from "./support/stores.js"
+import { tempDir } from "./support/stores.js"
 
 const key = (k: string) => Option.getOrThrow(EntryKey.decode(k))
 
 describe("FsStore", () => {
   it.effect("an upload a crash left in tmp/ is never served, and the next start removes it", () =>
     Effect.gen(function*() {
-      const dir = fsDir()
+      const dir = yield* tempDir("growlab-cache-fs-")
       yield* FsStore.make({ dir })
       // what a server killed mid-upload leaves: a temp file that was never linked into entries/
       writeFileSync(join(dir, "tmp", "777.5f1e0c2a9b3d4e6f"), "growlab-cache-entry/1 sha256=" + "0".repeat(64) + "\npartial")
@@ -26,7 +26,7 @@ describe("FsStore", () => {
 
   it.effect("keeps the recorded sha256 in the entry's first line; a damaged line records no valid digest", () =>
     Effect.gen(function*() {
-      const dir = fsDir()
+      const dir = yield* tempDir("growlab-cache-fs-")
       const store = yield* FsStore.make({ dir })
       const body = Buffer.from("tar.gz bytes")
       yield* store.put(key("42"), body, sha256Hex(body))
@@ -36,5 +36,5 @@ describe("FsStore", () => {
       const damaged = Option.getOrThrow(yield* store.get(key("42")))
       assert.notStrictEqual(damaged.sha256, sha256Hex(damaged.body))
       assert.deepStrictEqual(readdirSync(join(dir, "tmp")), [])
-    }).pipe(Effect.provide(NodeContext.layer)))
+    }).pipe(Effect.scoped, Effect.provide(NodeContext.layer)))
 })

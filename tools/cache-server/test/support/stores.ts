@@ -1,18 +1,31 @@
 /** The two real stores as layers, for tests that run the same checks over both. */
 import { NodeContext } from "@effect/platform-node"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import { mkdtempSync } from "node:fs"
+import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import * as FsStore from "../../src/FsStore.js"
 import * as S3Store from "../../src/S3Store.js"
 import { CephS3, layer as cephLayer } from "./CephS3.js"
 
-export const fsDir = () => mkdtempSync(join(tmpdir(), "growlab-cache-fs-"))
+/** A temp directory, removed when its scope closes. */
+export const tempDir = (prefix: string) =>
+  Effect.acquireRelease(
+    Effect.sync(() => mkdtempSync(join(tmpdir(), prefix))),
+    (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
+  )
 
-export const fsStore = (dir: string = fsDir()) => FsStore.layer({ dir }).pipe(Layer.orDie, Layer.provide(NodeContext.layer))
+/** The directory an FsStore layer keeps its entries in. */
+export class StoreDir extends Context.Tag("test/StoreDir")<StoreDir, string>() {}
+
+/** An FsStore in the StoreDir of the context. */
+export const fsStoreIn = Layer.unwrapEffect(Effect.map(StoreDir, (dir) => FsStore.layer({ dir }).pipe(Layer.orDie, Layer.provide(NodeContext.layer))))
+
+/** An FsStore in a temp directory (removed afterwards), and that directory. */
+export const fsStore = () => fsStoreIn.pipe(Layer.provideMerge(Layer.scoped(StoreDir, tempDir("growlab-cache-fs-"))))
 
 export const s3Options = (s3: CephS3, prefix: string): S3Store.S3StoreOptions => ({
   bucket: s3.bucket, prefix, endpoint: Option.some(s3.endpoint), region: "us-east-1", forcePathStyle: true,
