@@ -3,7 +3,9 @@
  * small and large-2 CNNs at batch 32 and 128, in steady state (after warm-up), median of several runs; a breakdown
  * of where a step's time goes; and, when python can import tensorflow, the same models in Keras (`model.fit`,
  * graph mode) in float32 and under the `mixed_bfloat16` policy, measured in the same run, with the ratios to both at
- * the end of each line (`N.NNx Keras`, `N.NNx Keras-bf16`).
+ * the end of each line (`N.NNx Keras`, `N.NNx Keras-bf16`): the median over runs of each run's ratio to the Keras runs
+ * right after it (steadier than the ratio of the medians when other processes come and go; that one is printed
+ * below each line).
  *
  *   npm run bench:train -- [--runs 5] [--steps 30] [--models small,large2] [--batches 32,128]
  *                          [--engines graph,native,tfjs,fit] [--precisions fp32,bf16-mixed] [--no-keras] [--sweep]
@@ -16,6 +18,9 @@
  *            forward = the loss alone, backward = loss and gradients minus forward, Adam = the whole step minus both).
  * --precisions: one line per precision; "bf16-mixed" (Precision.ts) runs on the graph engine only (the others are
  *            fp32-only and left out of its line), beside Keras `mixed_bfloat16`. Default: fp32,bf16-mixed.
+ * --graph-options: JSON of GraphTrainer options for the graph engine's step (e.g. '{"reorderReluPool":false,
+ *            "filterGradAsConv":false}' times the bf16 graph without its rewrites); the step then runs on a GraphStep
+ *            directly (the same call the Trainer's graph session makes).
  * --sweep:   reruns the small CNN at b32 in child processes under TF_NUM_INTRAOP_THREADS / TF_NUM_INTEROP_THREADS /
  *            TF_ENABLE_ONEDNN_OPTS variants (TensorFlow reads them once, at load).
  * Runs interleave (ours, then Keras, run after run) so that load from other processes hits all alike.
@@ -35,7 +40,7 @@ import type { Precision } from "../src/Precision.js"
 import * as Trainer from "../src/Trainer.js"
 import * as Zoo from "../src/Zoo.js"
 import * as Forward from "../src/Forward.js"
-import { makeGraphStep } from "../src/graph/GraphTrainer.js"
+import { makeGraphStep, type GraphStepOptions } from "../src/graph/GraphTrainer.js"
 import * as Native from "../src/internal/native.js"
 
 const args = process.argv.slice(2)
@@ -51,6 +56,8 @@ const modelNames = opt("models", "small,large2").split(",")
 const batches = opt("batches", "32,128").split(",").map(Number)
 const engines = opt("engines", "graph,native").split(",") as Array<"graph" | "native" | "tfjs" | "fit">
 const precisions = opt("precisions", "fp32,bf16-mixed").split(",") as Array<Precision>
+const graphOptions = JSON.parse(opt("graph-options", "{}")) as GraphStepOptions
+const customGraph = Object.keys(graphOptions).length > 0
 /** Engines that run a precision (only the graph engine has bf16-mixed). */
 const enginesFor = (precision: Precision) => precision === "fp32" ? engines : engines.filter((e) => e === "graph")
 const env = (k: string): string => process.env[k] ?? "default"
@@ -60,6 +67,7 @@ const median = (xs: ReadonlyArray<number>): number => {
   const s = [...xs].sort((a, b) => a - b)
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2
 }
+const mean = (xs: ReadonlyArray<number>): number => xs.reduce((a, b) => a + b, 0) / xs.length
 const fmt = (n: number): string => Math.round(n).toLocaleString("en-US")
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -79,10 +87,30 @@ const data = (n: number) => ({
   y: tf.randomUniform([n], 0, 10, "int32", 2)
 })
 
+/** The Trainer's graph session step (GraphStep.step, then copies of the batch's loss and correct count) with other options. */
+const graphSession = (spec: ModelSpec, init: ReturnType<typeof Init.initialize>, options: GraphStepOptions): Trainer.Session => {
+  const params = Forward.paramsOf(init)
+  const gs = makeGraphStep(spec, params, options)
+  Forward.disposeParams(params)
+  const unsupported = (): never => {
+    throw new Error("only step() is timed with --graph-options")
+  }
+  return {
+    spec, engine: "graph", variables: new Map(), learningRate: 1e-3,
+    loss: unsupported, gradients: unsupported, applyGradients: unsupported, predict: unsupported, snapshot: unsupported,
+    step: (batch) => {
+      gs.step(batch.x, batch.y, 1e-3)
+      const last = gs.last()
+      return { loss: tf.clone(last.loss), correct: tf.clone(last.correct) }
+    },
+    dispose: () => gs.dispose()
+  }
+}
+
 const prepareEngine = (spec: ModelSpec, batch: number, engine: Trainer.Engine, precision: Precision): Runner => {
   const { x, y } = data(POOL)
   const init = Init.initialize(spec, 1)
-  const session = Trainer.makeSession(init, { engine, precision, learningRate: 1e-3 })
+  const session = engine === "graph" && customGraph ? graphSession(spec, init, { ...graphOptions, precision }) : Trainer.makeSession(init, { engine, precision, learningRate: 1e-3 })
   const native = engine !== "tfjs"
   const order = Int32Array.from({ length: POOL }, (_, i) => (i * 2654435761) % POOL)
   const perm = tf.tensor1d(order, "int32")
@@ -129,7 +157,7 @@ const prepareEngine = (spec: ModelSpec, batch: number, engine: Trainer.Engine, p
     // graph (a GraphStep with the session's options): the loss alone (forward), the loss and all gradients (+ backward)
     breakdown: session.engine === "graph" ? () => {
       const params = Forward.paramsOf(init)
-      const probe = makeGraphStep(spec, params, { precision })
+      const probe = makeGraphStep(spec, params, { ...graphOptions, precision })
       Forward.disposeParams(params)
       try {
         const dataMs = phase((i) => tf.tidy(() => { batchAt(i) }))
@@ -140,15 +168,35 @@ const prepareEngine = (spec: ModelSpec, batch: number, engine: Trainer.Engine, p
           tf.dispose(outs)
         })
         for (let i = 0; i < 5; i++) { run("forward")(i); run("gradients")(i) }
-        // the three parts interleave in short windows (medians), so load from other processes hits them alike
-        const windows = { forward: [] as Array<number>, gradients: [] as Array<number>, step: [] as Array<number> }
-        for (let w = 0; w < 9; w++) {
-          windows.forward.push(phase(run("forward")))
-          windows.gradients.push(phase(run("gradients")))
-          windows.step.push(phase(() => step()))
+        // the three parts alternate call by call (each call is synchronous: TF_SessionRun returns when the graph has
+        // run) and the medians of the single calls are compared, so load from other processes hits them alike
+        // (also the process's CPU time per call, all threads: less disturbed by other processes than wall time)
+        const calls = { forward: [] as Array<number>, gradients: [] as Array<number>, step: [] as Array<number> }
+        const cpu = { data: [] as Array<number>, forward: [] as Array<number>, gradients: [] as Array<number>, step: [] as Array<number> }
+        const cpuMs = (): number => {
+          const u = process.cpuUsage()
+          return (u.user + u.system) / 1000
         }
-        const [forwardMs, gradMs, stepMs] = [median(windows.forward), median(windows.gradients), median(windows.step)]
-        return { data: dataMs, forward: forwardMs - dataMs, backward: gradMs - forwardMs, Adam: stepMs - gradMs }
+        const time = (f: () => void, into: Array<number>, cpuInto: Array<number>): void => {
+          const c0 = cpuMs()
+          const t0 = performance.now()
+          f()
+          into.push(performance.now() - t0)
+          cpuInto.push(cpuMs() - c0)
+        }
+        for (let i = 0; i < 3 * steps; i++) {
+          time(() => tf.tidy(() => { batchAt(i) }), [], cpu.data)
+          time(() => run("forward")(i), calls.forward, cpu.forward)
+          time(() => run("gradients")(i), calls.gradients, cpu.gradients)
+          time(() => step(), calls.step, cpu.step)
+        }
+        const [forwardMs, gradMs, stepMs] = [median(calls.forward), median(calls.gradients), median(calls.step)]
+        // CPU time is additive across calls (means subtract), wall medians drop the calls another process preempted
+        const [c0, c1, c2, c3] = [mean(cpu.data), mean(cpu.forward), mean(cpu.gradients), mean(cpu.step)]
+        return {
+          data: dataMs, forward: forwardMs - dataMs, backward: gradMs - forwardMs, Adam: stepMs - gradMs,
+          "CPU data": c0, "CPU forward": c1 - c0, "CPU backward": c2 - c1, "CPU Adam": c3 - c2
+        }
       } finally {
         probe.dispose()
       }
@@ -304,6 +352,7 @@ const main = async () => {
   const keras = py ? await startKeras(py) : undefined
   if (!quiet) {
     console.log(`backend ${info.backend} (TF ${info.tfVersion}, tfjs ${info.tfjsVersion}), ${cpus().length} cores (${cpus()[0]?.model.trim()}); ${settings}`)
+    if (customGraph) console.log(`graph engine options: ${JSON.stringify(graphOptions)}`)
     console.log(`steady state: ${runs} runs × ${steps} steps after warm-up, median img/s, all engines${keras ? " and Keras" : ""} interleaved run by run; ` +
       `random CIFAR-shaped data (values 0–255); load average ${loadavg()[0].toFixed(2)} (other processes distort timings)`)
   }
@@ -344,8 +393,9 @@ const main = async () => {
         const parts = enginesFor(precision).map((e) => `${e} ${fmt(med[key(e, precision)])} img/s`)
         const gflops = (main * 3 * forwardFlops(spec)) / 1e9
         console.log(`${(spec.name ?? name).padEnd(12)} b${String(batch).padEnd(4)} ${precision.padEnd(10)} ${[...parts, ...kerasParts].join("  ")}  (${gflops.toFixed(0)} GFLOP/s)` +
-          (keras ? kerasPrecisions.map((p) => `  ${(main / med[kerasKey(p)]).toFixed(2)}x ${kerasKey(p)}`).join("") : ""))
+          (keras ? kerasPrecisions.map((p) => `  ${paired(mainKey, kerasKey(p)).toFixed(2)}x ${kerasKey(p)}`).join("") : ""))
         if (!quiet) {
+          if (keras) console.log(`    ratio of the medians: ${kerasPrecisions.map((p) => `${(main / med[kerasKey(p)]).toFixed(2)}x ${kerasKey(p)}`).join(", ")}`)
           for (const e of enginesFor(precision)) {
             const bd = breakdowns[key(e, precision)]
             if (!bd) continue
