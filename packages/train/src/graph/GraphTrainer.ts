@@ -10,6 +10,9 @@
  *
  * Data never goes through JavaScript: x, y and the state are TensorFlow-resident tensors (the session shares their
  * buffers). Requires the 'tensorflow' backend (tfjs-node).
+ *
+ * `precision: "bf16-mixed"` builds the bfloat16 step graph (Keras's mixed_bfloat16; README.md "Mixed precision"):
+ * the same interface, float32 weights and slots in and out; only the layers' arithmetic is bfloat16.
  */
 import * as tf from "@tensorflow/tfjs"
 import type { ModelSpec } from "@growlab/core/ModelSpec"
