@@ -6,36 +6,24 @@
  */
 import * as Effect from "effect/Effect"
 import { ensureNativeSync, tf } from "@growlab/core/Backend"
+import * as Preservation from "@growlab/train/Preservation"
 import * as Expander from "../src/Expander.js"
 import * as Figures from "../src/Figures.js"
-import type * as Noise from "../src/Noise.js"
-import type { Fill, Method, OneAxis } from "../src/Plan.js"
-import * as Preservation from "../src/Preservation.js"
+import * as Registry from "../src/Registry.js"
 import { cifarTest, cnn, randomModel } from "../test/support/fixtures.js"
 
-interface Variant { readonly method: Method; readonly oneAxis?: OneAxis; readonly fill?: Fill; readonly noise?: Noise.Scheme }
-const variants: ReadonlyArray<Variant> = [
-  { method: "symmetric" },
-  { method: "noisy-symmetric", noise: { scheme: "snr", snrDb: 10 } },
-  { method: "noisy-symmetric", noise: { scheme: "scaled", distribution: "normal" } },
-  { method: "diagonal", oneAxis: "symmetric" },
-  { method: "diagonal", oneAxis: "random" },
-  { method: "noisy-diagonal", oneAxis: "symmetric", noise: { scheme: "snr", snrDb: 10 } },
-  { method: "noisy-diagonal", oneAxis: "symmetric", noise: { scheme: "scaled", distribution: "normal" } },
-  { method: "envelope", fill: "zeros" },
-  { method: "envelope", fill: "scaled-noise" }
-]
-const label = (v: Variant) => [v.method, v.oneAxis && `oneAxis ${v.oneAxis}`, v.fill && `fill ${v.fill}`, v.noise && (v.noise.scheme === "snr" ? `snr ${v.noise.snrDb} dB` : `scaled ${v.noise.distribution}`)].filter(Boolean).join(", ")
+/** Every registered method with each of its descriptor's example params. */
+const variants = Registry.methods.flatMap((d) => d.method.examples.map((example) => ({ method: d.name, ...example })))
+const label = (v: Readonly<Record<string, unknown>>) => Object.entries(v).map(([k, x]) => k === "method" ? String(x) : `${k} ${JSON.stringify(x)}`).join(", ")
 
 const info = ensureNativeSync()
 const N = 256
 const small = randomModel(cnn(64, 64, 64), 21)
-const random = Preservation.randomInputs([32, 32, 3], N, 1)
-const real = Preservation.datasetInputs(cifarTest(N), N)
+const cifar = cifarTest(N)
 const median = (xs: Array<number>) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 const fmt = (x: number) => (x === 0 ? "0" : x.toExponential(2))
 
-console.log(`backend ${info.backend} (TF ${info.tfVersion}), node ${process.version}, ${N} random + ${real.count} CIFAR-10 test images`)
+console.log(`backend ${info.backend} (TF ${info.tfVersion}), node ${process.version}, ${N} random + ${N} CIFAR-10 test images`)
 console.log("| target | method | expand ms (median) | figures ms | max|logits| real | max|Δ| random | max|Δ| real | rel. real | preserves (exact) | preserved (measured) | SNR dB per noisy layer |")
 console.log("|---|---|---|---|---|---|---|---|---|---|---|")
 const tensorsBefore = tf.memory().numTensors
@@ -53,9 +41,9 @@ for (const [name, target] of [["large-1", cnn(128, 64, 128)], ["large-2", cnn(12
     const f0 = performance.now()
     Figures.render(e)
     const figMs = performance.now() - f0
-    const r = Preservation.compare(small, e.model, random, N)
-    const c = Preservation.compare(small, e.model, real.x, real.count)
-    const preserved = r.relativeDiff <= Preservation.TOLERANCE && c.relativeDiff <= Preservation.TOLERANCE
+    const p = Preservation.measureOn(small, e.model, { size: N, seed: 1, dataset: cifar })
+    const r = p.random, c = p.real!
+    const preserved = p.preserved
     const snr = e.layers.filter((l) => l.snrDb !== null).map((l) => `${l.layer} ${l.snrDb!.toFixed(2)}`).join(", ") || "—"
     console.log(`| ${name} | ${label(v)} | ${median(times).toFixed(2)} | ${figMs.toFixed(0)} | ${c.maxAbsLogits.toFixed(2)} | ${fmt(r.maxAbsDiff)} | ${fmt(c.maxAbsDiff)} | ${fmt(c.relativeDiff)} | ${e.plan.preservesFunction ? "yes" : "no"} | ${preserved ? "yes" : "no"} | ${snr} |`)
   }

@@ -3,26 +3,17 @@
  * each layer with its own random stream `Random.make(seed, layerIndex)`. Pure Float32Array math, no tensors.
  */
 import * as Effect from "effect/Effect"
+import type * as ExpansionArtifact from "@growlab/core/ExpansionArtifact"
 import * as Random from "@growlab/core/Random"
 import type { Model, Weight } from "@growlab/core/ModelArtifact"
 import type { ModelSpec } from "@growlab/core/ModelSpec"
 import type * as Noise from "./Noise.js"
-import type { Operator, KernelResult } from "./Operator.js"
+import type { KernelResult } from "./Operator.js"
 import * as Plan from "./Plan.js"
 import { PlanError } from "./PlanError.js"
 import * as QuarterDifference from "./QuarterDifference.js"
+import * as Registry from "./Registry.js"
 import { follow } from "./internal/vectors.js"
-import { copy } from "./operators/Copy.js"
-import { diagonal } from "./operators/Diagonal.js"
-import { envelope } from "./operators/Envelope.js"
-import { noisyDiagonal } from "./operators/NoisyDiagonal.js"
-import { noisySymmetric } from "./operators/NoisySymmetric.js"
-import { randomInit } from "./operators/RandomInit.js"
-import { symmetric } from "./operators/Symmetric.js"
-
-export const operators: Readonly<Partial<Record<Plan.OperatorName, Operator>>> = {
-  copy, symmetric, "noisy-symmetric": noisySymmetric, diagonal, "noisy-diagonal": noisyDiagonal, envelope, random: randomInit
-}
 
 export interface Options {
   /** Required when a noisy operator adds noise; used by envelope's `scaled-noise` fill (default scaled, normal). */
@@ -30,26 +21,8 @@ export interface Options {
   readonly seed: number
 }
 
-/** What was done to one layer. */
-export interface LayerRecord {
-  readonly layer: string
-  readonly sourceLayer: string
-  readonly kind: string
-  readonly growth: Plan.Growth
-  readonly operator: Plan.OperatorName
-  readonly note: string
-  readonly inUnits: readonly [source: number, target: number]
-  readonly outUnits: readonly [source: number, target: number]
-  readonly inMultiplier: number
-  readonly outMultiplier: number
-  readonly snrDb: number | null
-  readonly signalEnergy: number | null
-  readonly noiseEnergy: number | null
-  readonly noiseMean: number | null
-  readonly noiseStd: number | null
-  /** max |block(0,0) − block(last,last)| (see QuarterDifference), null where it does not apply. */
-  readonly quarterMaxAbsDiff: number | null
-}
+/** What was done to one layer: a row of the expansion artifact. */
+export type LayerRecord = ExpansionArtifact.LayerRecord
 
 export interface Expansion {
   readonly plan: Plan.Plan
@@ -72,7 +45,10 @@ const build = (model: Model, plan: Plan.Plan, options: Options): Expansion => {
     }
     return w
   }
-  const needsNoise = plan.layers.some((l) => (l.operator === "noisy-symmetric" || l.operator === "noisy-diagonal") && l.inMap.copies > 1)
+  const needsNoise = plan.layers.some((l) => {
+    const d = Registry.get(l.operator)
+    return d?.noise === "required" && (d.drawsNoise?.(l) ?? true)
+  })
   if (needsNoise && !options.noise) {
     throw new PlanError({ layer: "<model>", field: "noise", expected: `a noise scheme for ${plan.method} ({scheme: "snr", snrDb} or {scheme: "scaled", distribution})`, actual: "absent" })
   }
@@ -83,13 +59,13 @@ const build = (model: Model, plan: Plan.Plan, options: Options): Expansion => {
     const targetWeights = layer.targetShapes.weights
     let result: KernelResult | undefined
     if (layer.spatial > 0) {
-      const op = operators[layer.operator]
-      if (!op) throw new Error(`no kernel operator '${layer.operator}'`)
+      const op = Registry.get(layer.operator)
+      if (!op) throw new PlanError({ layer: layer.name, field: "operator", expected: "a registered operator", actual: layer.operator })
       const sourceShapes = layer.sourceShapes.weights
       const kernelShape = sourceShapes.find((w) => w.param === "kernel")!
       const source = get(layer, "kernel", kernelShape.shape)
-      const ctx = { rng: Random.make(options.seed, layer.index), noise: options.noise, fill: plan.fill }
-      result = op.kernel({ source: source.values, spatial: layer.spatial, inMap: layer.inMap, outMap: layer.outMap }, ctx)
+      const ctx = { rng: Random.make(options.seed, layer.index), noise: options.noise, options: plan.options }
+      result = op.kernel({ source: source.values, spatial: layer.spatial, inMap: layer.inMap, outMap: layer.outMap, layer: layer.name }, ctx)
       kernels.set(layer.name, result)
       for (const w of targetWeights) {
         if (w.param === "kernel") out.push({ ...w, values: result.kernel })
@@ -117,25 +93,22 @@ const build = (model: Model, plan: Plan.Plan, options: Options): Expansion => {
     weights: out,
     info: {
       expandedFrom: model.info,
-      expansion: { method: plan.method, oneAxis: plan.oneAxis, fill: plan.fill, noise: options.noise ?? null, seed: options.seed }
+      expansion: { method: plan.method, oneAxis: plan.oneAxis, fill: plan.fill, noise: options.noise ?? null, seed: options.seed, ...ownParams(plan) }
     }
   }
   return { plan, source: model, model: grown, layers: records, kernels }
 }
 
-const attempt = <A>(f: () => A): Effect.Effect<A, PlanError> =>
-  Effect.suspend(() => {
-    try {
-      return Effect.succeed(f())
-    } catch (e) {
-      if (e instanceof PlanError) return Effect.fail(e)
-      throw e
-    }
-  })
+/** The method's params other than the shared ones (recorded after them, so existing methods' records do not change). */
+export const ownParams = (plan: Plan.Plan): Record<string, unknown> => {
+  const own = Registry.get(plan.method)?.method?.params ?? {}
+  return Object.fromEntries(Object.keys(own).filter((k) => !SHARED.has(k) && plan.options[k] !== undefined).map((k) => [k, plan.options[k]]))
+}
+const SHARED = new Set(["method", "oneAxis", "fill", "noise"])
 
 /** Expands `model` (whose spec must be the plan's source) along a plan. */
 export const expand = (model: Model, plan: Plan.Plan, options: Options): Effect.Effect<Expansion, PlanError> =>
-  attempt(() => build(model, plan, options))
+  Plan.attempt(() => build(model, plan, options))
 
 /** Plans and expands in one step. */
 export const grow = (model: Model, target: ModelSpec, options: Plan.Options & Options): Effect.Effect<Expansion, PlanError> =>

@@ -8,31 +8,25 @@
  * (tile) or centred originals plus new zero units (envelope).
  */
 import * as Effect from "effect/Effect"
-import * as Schema from "effect/Schema"
 import { SpecError } from "@growlab/core/Errors"
 import { inferShapes, layerName, type Layer, type LayerShapes, type ModelSpec } from "@growlab/core/ModelSpec"
 import * as AxisMap from "./AxisMap.js"
+import type * as Operator from "./Operator.js"
 import { PlanError } from "./PlanError.js"
+import * as Registry from "./Registry.js"
 
-export const Method = Schema.Literal("symmetric", "noisy-symmetric", "diagonal", "noisy-diagonal", "envelope")
+/** The `method` param: one of the registered methods (Registry). */
+export const Method = Registry.Method
 export type Method = typeof Method.Type
+export { Fill, OneAxis } from "./OperatorParams.js"
 
-/** What diagonal methods do with layers that grow along one axis only (the study ran both). */
-export const OneAxis = Schema.Literal("symmetric", "random")
-export type OneAxis = typeof OneAxis.Type
+/**
+ * A registered operator's name, or what the plan does to layers without a kernel: "replicate" (BatchNormalization
+ * statistics and scales follow the channel map) and "none" (rescaling, pooling, flatten, activation, dropout).
+ */
+export type OperatorName = string
 
-/** What envelope expansion puts around the centred source weights. */
-export const Fill = Schema.Literal("zeros", "scaled-noise")
-export type Fill = typeof Fill.Type
-
-export type OperatorName =
-  | "copy" | "symmetric" | "noisy-symmetric" | "diagonal" | "noisy-diagonal" | "envelope" | "random"
-  /** BatchNormalization statistics and scales follow the channel map. */
-  | "replicate"
-  /** No weights (rescaling, pooling, flatten, activation, dropout). */
-  | "none"
-
-export type Growth = "none" | "input" | "output" | "both"
+export type Growth = "none" | Operator.Growth
 
 export interface LayerPlan {
   readonly index: number
@@ -57,26 +51,28 @@ export interface LayerPlan {
   readonly note: string
 }
 
+/** The method and its params; the shared ones get their defaults when absent. */
 export interface Options {
-  readonly method: Method
-  readonly oneAxis?: OneAxis
-  readonly fill?: Fill
+  readonly method: string
+  readonly oneAxis?: string
+  readonly fill?: string
+  readonly [param: string]: unknown
 }
 
 export interface Plan {
   readonly source: ModelSpec
   readonly target: ModelSpec
-  readonly method: Method
-  readonly oneAxis: OneAxis
-  readonly fill: Fill
+  readonly method: string
+  readonly oneAxis: string
+  readonly fill: string
+  /** Every option the operators see (method params, defaults applied). */
+  readonly options: Operator.Options
   readonly layers: ReadonlyArray<LayerPlan>
   /** Whether the grown model computes exactly the source's logits in exact arithmetic. */
   readonly preservesFunction: boolean
   /** Why it does not (empty when it does). */
   readonly breaks: ReadonlyArray<string>
 }
-
-const tileLayout = (m: Method): boolean => m !== "envelope"
 
 const WIDTH_FIELDS = new Set(["_tag", "name", "units", "filters"])
 
@@ -96,10 +92,15 @@ const shapesOf = (spec: ModelSpec, which: "source" | "target"): ReadonlyArray<La
   }
 }
 
-const build = (source: ModelSpec, target: ModelSpec, options: Options): Plan => {
-  const method = options.method
-  const oneAxis = options.oneAxis ?? "symmetric"
-  const fill = options.fill ?? "zeros"
+const build = (source: ModelSpec, target: ModelSpec, given: Options): Plan => {
+  const method = given.method
+  const descriptor = Registry.get(method)
+  if (descriptor?.method === undefined) {
+    throw new PlanError({ layer: "<model>", field: "method", expected: `one of ${Registry.methodNames.join(", ")}`, actual: JSON.stringify(method) })
+  }
+  const rule = descriptor.method
+  const options: Operator.Options = { ...given, method, oneAxis: given.oneAxis ?? "symmetric", fill: given.fill ?? "zeros" }
+  const { oneAxis, fill } = options
   const src = shapesOf(source, "source")
   const tgt = shapesOf(target, "target")
   if (source.layers.length !== target.layers.length) {
@@ -140,7 +141,7 @@ const build = (source: ModelSpec, target: ModelSpec, options: Options): Plan => 
       }
       let outMap: AxisMap.AxisMap
       if (O === o) outMap = AxisMap.identity(o)
-      else if (!tileLayout(method)) outMap = AxisMap.centre(o, O)
+      else if (rule.layout === "centre") outMap = AxisMap.centre(o, O)
       else if (O % o !== 0) {
         throw new PlanError({
           layer: name, field: s._tag === "dense" ? "units" : "filters",
@@ -155,32 +156,17 @@ const build = (source: ModelSpec, target: ModelSpec, options: Options): Plan => 
       const gIn = AxisMap.grows(inMap)
       const gOut = AxisMap.grows(outMap)
       const growth: Growth = gIn && gOut ? "both" : gIn ? "input" : gOut ? "output" : "none"
-      let operator: OperatorName
+      let operator: OperatorName = "copy"
       let note = ""
-      if (growth === "none") operator = "copy"
-      else if (method === "symmetric" || method === "envelope") operator = method
-      else if (method === "noisy-symmetric") {
-        operator = "noisy-symmetric"
-        if (!gIn) note = "input axis not grown: noise cannot cancel over input copies, so the output copies are exact (no noise)"
-      } else if (growth === "both") {
-        if (inMap.copies !== outMap.copies) {
-          throw new PlanError({
-            layer: name, field: s._tag === "dense" ? "units" : "filters",
-            expected: `×${inMap.copies}, the input multiplier (${method} pairs input copy r with output copy r)`,
-            actual: `×${outMap.copies}`
-          })
-        }
-        operator = method
-      } else if (oneAxis === "random") {
-        operator = "random"
-        note = `grows along one axis only (${growth}): randomly initialised (oneAxis: random)`
-      } else {
-        operator = method === "diagonal" ? "symmetric" : "noisy-symmetric"
-        note = `grows along one axis only (${growth}): ${operator} fallback (oneAxis: symmetric)` +
-          (method === "noisy-diagonal" && !gIn ? "; input axis not grown, so no noise" : "")
+      if (growth !== "none") {
+        const choice = rule.plan({ name, kind: s._tag === "dense" ? "dense" : "conv2d", growth, inMap, outMap, options })
+        operator = choice.operator
+        note = choice.note ?? ""
       }
-      if (operator === "random") breaks.push(`${name}: randomly initialised`)
-      if (operator === "envelope" && fill === "scaled-noise") breaks.push(`${name}: envelope filled with noise that reaches the outputs`)
+      const chosen = Registry.get(operator)
+      if (!chosen) throw new PlanError({ layer: name, field: "operator", expected: `a registered operator (${method}'s planning rule chose it)`, actual: operator })
+      const broken = chosen.breaks?.(name, options)
+      if (broken !== undefined) breaks.push(broken)
       if (gOut && "activation" in t && t.activation === "softmax") breaks.push(`${name}: softmax over a grown axis is not elementwise`)
       const kernel = src[index].weights.find((w) => w.param === "kernel")!.shape
       layers.push({
@@ -218,19 +204,17 @@ const build = (source: ModelSpec, target: ModelSpec, options: Options): Plan => 
       actual: shapeText(tgt[tgt.length - 1].outputShape)
     })
   }
-  return { source, target, method, oneAxis, fill, layers, preservesFunction: breaks.length === 0, breaks }
+  return { source, target, method, oneAxis, fill, options, layers, preservesFunction: breaks.length === 0, breaks }
 }
+
+/** Runs pure planning code that signals an impossible plan by throwing a PlanError; anything else is a defect. */
+export const attempt = <A>(f: () => A): Effect.Effect<A, PlanError> =>
+  Effect.try({ try: f, catch: (e) => e }).pipe(
+    Effect.catchAll((e) => e instanceof PlanError ? Effect.fail(e) : Effect.die(e)))
 
 /** Plans growing `source` into `target` with a method. Fails with a PlanError for an impossible plan. */
 export const make = (source: ModelSpec, target: ModelSpec, options: Options): Effect.Effect<Plan, PlanError> =>
-  Effect.suspend(() => {
-    try {
-      return Effect.succeed(build(source, target, options))
-    } catch (e) {
-      if (e instanceof PlanError) return Effect.fail(e)
-      throw e
-    }
-  })
+  attempt(() => build(source, target, options))
 
 /** The layers that carry a kernel (Dense, Conv2D). */
 export const weightLayers = (plan: Plan): ReadonlyArray<LayerPlan> =>

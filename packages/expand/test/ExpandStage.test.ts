@@ -12,7 +12,7 @@ import { tableFromIPC } from "apache-arrow"
 import { readFileSync } from "node:fs"
 import * as Schema from "effect/Schema"
 import { Params, expandStage } from "../src/ExpandStage.js"
-import * as ExpansionArtifact from "../src/ExpansionArtifact.js"
+import * as ExpansionArtifact from "@growlab/core/ExpansionArtifact"
 import { stages } from "../src/stages.js"
 import { cifarTest, cnn, randomModel } from "./support/fixtures.js"
 

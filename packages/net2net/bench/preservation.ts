@@ -15,7 +15,7 @@ import * as Init from "@growlab/train/Init"
 import * as Trainer from "@growlab/train/Trainer"
 import * as Net2Deeper from "../src/Net2Deeper.js"
 import * as Net2Wider from "../src/Net2Wider.js"
-import * as Preservation from "../src/Preservation.js"
+import * as Preservation from "@growlab/train/Preservation"
 import { cifarRecords, cifarTest, cnnLarge1, cnnLarge2, cnnSmall, cnnWide96 } from "../test/fixtures.js"
 
 Backend.ensureNativeSync()

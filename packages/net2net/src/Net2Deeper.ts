@@ -14,7 +14,7 @@
 import * as Effect from "effect/Effect"
 import type * as ModelArtifact from "@growlab/core/ModelArtifact"
 import { inferShapes, layerName, type Activation, type Layer, type ModelSpec } from "@growlab/core/ModelSpec"
-import type { LayerRecord } from "./ExpansionArtifact.js"
+import type { LayerRecord } from "@growlab/core/ExpansionArtifact"
 import { Net2NetError } from "./Net2NetError.js"
 import { shapeText } from "./internal/layers.js"
 
@@ -170,7 +170,7 @@ const deepenSync = (source: ModelArtifact.Model, options: Options): Deepened => 
       note: isNew ? `identity-initialised ${kind === "conv2d" ? `${kernelSize}×${kernelSize} 'same' Conv2D` : "Dense"} (${activation}) after ${afterName}` : "",
       inUnits: [inW, inW], outUnits: [outW, outW], inMultiplier: 1, outMultiplier: 1,
       snrDb: null, signalEnergy: weighted && s.weights.some((w) => w.param === "kernel") ? energy(`${s.name}/kernel`) : null,
-      noiseEnergy: null, noiseMean: null, noiseStd: null, newUnits: 0, replicatedSources: 0, maxReplication: 1
+      noiseEnergy: null, noiseMean: null, noiseStd: null, quarterMaxAbsDiff: null, newUnits: 0, replicatedSources: 0, maxReplication: 1
     }
   })
   return {

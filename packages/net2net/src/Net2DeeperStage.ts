@@ -1,16 +1,16 @@
 /**
  * Stage kind `net2deeper`: inserts an identity-initialised Dense or Conv2D layer with Net2DeeperNet, checks function
- * preservation on the probe's real images and on seeded random inputs, and writes the deeper model and its table.
+ * preservation on the probe's real images and on seeded random inputs, and writes the deeper model and its table
+ * (a GrowthStage; missing the tolerance fails the stage).
  */
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
-import * as Backend from "@growlab/core/Backend"
-import * as ModelArtifact from "@growlab/core/ModelArtifact"
+import type { Growth } from "@growlab/core/Growth"
+import * as GrowthStage from "@growlab/core/GrowthStage"
 import { Activation } from "@growlab/core/ModelSpec"
-import * as Stage from "@growlab/core/Stage"
-import * as ExpansionArtifact from "./ExpansionArtifact.js"
+import * as Preservation from "@growlab/train/Preservation"
 import * as Net2Deeper from "./Net2Deeper.js"
-import { checkPreservation, readProbe, summary } from "./internal/stageSupport.js"
+import type { Net2NetError } from "./Net2NetError.js"
 
 export const Params = Schema.Struct({
   /** The layer after which to insert: a layer name or an index into the source spec. */
@@ -27,40 +27,30 @@ export const Params = Schema.Struct({
 })
 export type Params = typeof Params.Type
 
-export const net2deeperStage = Stage.make<Params>({
+export const growth: Growth<Params, Net2NetError> = {
+  params: Params,
+  grow: (source, params) =>
+    Effect.map(Net2Deeper.deepen(source, {
+      after: params.after, kernelSize: params.kernelSize, activation: params.activation,
+      ...(params.name !== undefined ? { name: params.name } : {})
+    }), (d) => {
+      const ins = d.inserted
+      return {
+        model: d.model, layers: d.layers, method: "net2deeper", oneAxis: null, fill: null, noise: null, seed: params.seed, breaks: [],
+        details: { after: params.after, inserted: ins, probeSize: params.probeSize },
+        log: [`inserted ${ins.name} (${ins.kind}${ins.kernelSize === null ? "" : ` ${ins.kernelSize}×${ins.kernelSize}`}, ${ins.width} units, ${ins.activation}) at index ${ins.index}`],
+        facts: { inserted: ins }
+      }
+    })
+}
+
+export const net2deeperStage = GrowthStage.make({
   kind: "net2deeper",
   description: "Net2DeeperNet: insert an identity-initialised Dense/Conv2D layer (function-preserving)",
-  params: Params,
-  inputs: {
-    model: { description: "the trained source model", kind: "model" },
-    probe: { description: "real examples to check preservation on (the first probeSize)", kind: "dataset", optional: true }
-  },
-  outputs: {
-    model: { description: "the deeper model", kind: "model", file: "model.arrow" },
-    expansion: { description: "the inserted layer and measured preservation", kind: "expansion", file: "expansion.arrow" }
-  },
-  run: (params, ctx) =>
-    Effect.gen(function*() {
-      yield* Backend.ensureNative
-      const source = yield* ModelArtifact.read(ctx.input("model"))
-      const dataset = yield* readProbe(ctx, source.spec)
-      const deeper = yield* Net2Deeper.deepen(source, {
-        after: params.after, kernelSize: params.kernelSize, activation: params.activation,
-        ...(params.name !== undefined ? { name: params.name } : {})
-      })
-      const ins = deeper.inserted
-      ctx.log(`inserted ${ins.name} (${ins.kind}${ins.kernelSize === null ? "" : ` ${ins.kernelSize}×${ins.kernelSize}`}, ${ins.width} units, ${ins.activation}) at index ${ins.index}`)
-      const preservation = yield* checkPreservation(ctx, source, deeper.model, { size: params.probeSize, seed: params.seed, dataset }, true)
-      yield* ModelArtifact.write(ctx.output("model"), {
-        ...deeper.model,
-        info: { ...deeper.model.info, maxAbsDiff: { random: preservation.random.maxAbsDiff, real: preservation.real?.maxAbsDiff ?? null } }
-      })
-      yield* ExpansionArtifact.write(ctx.output("expansion"), {
-        layers: deeper.layers,
-        summary: summary("net2deeper", source, deeper.model, preservation, {
-          seed: params.seed, noise: null, breaks: [], details: { after: params.after, inserted: ins, probeSize: params.probeSize }
-        })
-      })
-      ctx.record("inserted", ins)
-    })
+  growth,
+  inputs: { model: "the trained source model", probe: "real examples to check preservation on (the first probeSize)" },
+  outputs: { model: "the deeper model", expansion: "the inserted layer and measured preservation" },
+  onMiss: "fail",
+  measuredInModel: true,
+  measurer: Preservation.layer
 })

@@ -23,7 +23,7 @@ import * as Effect from "effect/Effect"
 import type * as ModelArtifact from "@growlab/core/ModelArtifact"
 import { inferShapes, type Layer, type LayerShapes, type ModelSpec } from "@growlab/core/ModelSpec"
 import * as Random from "@growlab/core/Random"
-import type { LayerRecord } from "./ExpansionArtifact.js"
+import type { LayerRecord } from "@growlab/core/ExpansionArtifact"
 import { Net2NetError } from "./Net2NetError.js"
 import { compareStructure, layerWidth, shapeText, sourceWeight } from "./internal/layers.js"
 
@@ -237,7 +237,7 @@ const widenSync = (source: ModelArtifact.Model, target: ModelSpec, options: Opti
     const counts = replicationCounts(m.src, m.oldSize)
     return { replicatedSources: counts.filter((c) => c > 1).length, maxReplication: counts.reduce((a, b) => Math.max(a, b), 0) }
   }
-  const noNoise = { snrDb: null, signalEnergy: null, noiseEnergy: null, noiseMean: null, noiseStd: null }
+  const noNoise = { snrDb: null, signalEnergy: null, noiseEnergy: null, noiseMean: null, noiseStd: null, quarterMaxAbsDiff: null }
   for (let i = 0; i < tgt.length; i++) {
     const s = src[i], t = tgt[i]
     compareStructure("net2wider", s, t)
@@ -279,7 +279,7 @@ const widenSync = (source: ModelArtifact.Model, target: ModelSpec, options: Opti
           inUnits: [oldIn, newIn], outUnits: [oldOut, newOut], inMultiplier: newIn / oldIn, outMultiplier: newOut / oldOut,
           snrDb: k.noise && k.noise.energy > 0 ? 10 * Math.log10(k.signalEnergy / k.noise.energy) : null,
           signalEnergy: k.signalEnergy, noiseEnergy: k.noise ? k.noise.energy : null,
-          noiseMean: k.noise ? k.noise.mean : null, noiseStd: k.noise ? k.noise.std : null,
+          noiseMean: k.noise ? k.noise.mean : null, noiseStd: k.noise ? k.noise.std : null, quarterMaxAbsDiff: null,
           newUnits: newOut - oldOut, replicatedSources, maxReplication
         })
         map = outMap

@@ -1,7 +1,5 @@
-export * as ExpansionArtifact from "./ExpansionArtifact.js"
 export * as Net2Deeper from "./Net2Deeper.js"
 export * as Net2DeeperStage from "./Net2DeeperStage.js"
 export * from "./Net2NetError.js"
 export * as Net2Wider from "./Net2Wider.js"
 export * as Net2WiderStage from "./Net2WiderStage.js"
-export * as Preservation from "./Preservation.js"

@@ -4,7 +4,7 @@ import * as Backend from "@growlab/core/Backend"
 import { inferShapes } from "@growlab/core/ModelSpec"
 import * as tf from "@tensorflow/tfjs"
 import * as Net2Deeper from "../src/Net2Deeper.js"
-import * as Preservation from "../src/Preservation.js"
+import * as Preservation from "@growlab/train/Preservation"
 import { cifarTest, cnnSmall, randomModel, spec, weight } from "./fixtures.js"
 
 Backend.ensureNativeSync()

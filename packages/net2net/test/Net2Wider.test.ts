@@ -7,7 +7,7 @@ import * as Random from "@growlab/core/Random"
 import * as tf from "@tensorflow/tfjs"
 import * as Forward from "@growlab/train/Forward"
 import * as Net2Wider from "../src/Net2Wider.js"
-import * as Preservation from "../src/Preservation.js"
+import * as Preservation from "@growlab/train/Preservation"
 import { cnnLarge1, cnnLarge2, cnnSmall, cnnWide96, randomModel, spec, studyCnn, weight } from "./fixtures.js"
 
 Backend.ensureNativeSync()

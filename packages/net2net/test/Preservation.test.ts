@@ -3,7 +3,7 @@ import * as Effect from "effect/Effect"
 import * as Backend from "@growlab/core/Backend"
 import * as tf from "@tensorflow/tfjs"
 import * as Net2Wider from "../src/Net2Wider.js"
-import * as Preservation from "../src/Preservation.js"
+import * as Preservation from "@growlab/train/Preservation"
 import { cifarTest, cnnLarge1, cnnLarge2, cnnSmall, cnnWide96, randomModel } from "./fixtures.js"
 
 Backend.ensureNativeSync()

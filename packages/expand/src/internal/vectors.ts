@@ -1,4 +1,5 @@
 import type { AxisMap } from "../AxisMap.js"
+import { PlanError } from "../PlanError.js"
 
 /** A per-unit vector (bias, BatchNorm parameter) following an axis map; new units get `fill`. */
 export const follow = (source: Float32Array, map: AxisMap, fill = 0): Float32Array => {
@@ -11,8 +12,10 @@ export const follow = (source: Float32Array, map: AxisMap, fill = 0): Float32Arr
 }
 
 /** Checks that every target unit has a source unit (tile and identity maps). */
-export const requireTiled = (map: AxisMap, operator: string): void => {
-  if (map.layout === "centre") throw new Error(`${operator} needs a tiled axis map, got a centred one`)
+export const requireTiled = (map: AxisMap, operator: string, layer: string): void => {
+  if (map.layout === "centre") {
+    throw new PlanError({ layer, field: "operator", expected: `a tiled axis map (${operator} fills whole copies)`, actual: "a centred one" })
+  }
 }
 
 export const noNoise = (kernel: Float32Array, signalEnergy: number) => ({ kernel, signalEnergy, noiseEnergy: 0, snrDb: null, noise: null })

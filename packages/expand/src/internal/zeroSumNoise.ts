@@ -7,13 +7,14 @@
  */
 import type { KernelInput, Context, KernelResult } from "../Operator.js"
 import * as Noise from "../Noise.js"
+import { PlanError } from "../PlanError.js"
 
 export const addZeroSumNoise = (kernel: Float32Array, signalEnergy: number, input: KernelInput, ctx: Context, operator: string): KernelResult => {
   const { spatial: S, inMap, outMap, source } = input
   const k = inMap.copies
   if (k < 2) return { kernel, signalEnergy, noiseEnergy: 0, snrDb: null, noise: null }
   const scheme = ctx.noise
-  if (!scheme) throw new Error(`${operator}: a noise scheme is required`)
+  if (!scheme) throw new PlanError({ layer: input.layer, field: "noise", expected: `a noise scheme (${operator} adds noise here)`, actual: "absent" })
   const I = inMap.size
   const O = outMap.size
   const v0 = inMap.sourceSize

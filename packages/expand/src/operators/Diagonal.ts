@@ -6,16 +6,21 @@
  * by the same k; the plan sends layers that grow along one axis to the symmetric fallback (which divides by k_in:
  * stacking [W; W] on the last Dense without the 1/k would double the logits) or to random initialisation.
  */
-import type { KernelInput, Operator } from "../Operator.js"
 import * as Noise from "../Noise.js"
+import * as Operator from "../Operator.js"
+import * as OperatorParams from "../OperatorParams.js"
+import { PlanError } from "../PlanError.js"
+import { diagonalRule } from "../internal/diagonalRule.js"
 import { follow, noNoise, requireTiled } from "../internal/vectors.js"
 
 /** The noise-free diagonal kernel (also the base of noisy diagonal). */
-export const base = (input: KernelInput): Float32Array => {
+export const base = (input: Operator.KernelInput): Float32Array => {
   const { source: W, spatial: S, inMap, outMap } = input
-  requireTiled(inMap, "diagonal")
-  requireTiled(outMap, "diagonal")
-  if (inMap.copies !== outMap.copies) throw new Error(`diagonal: input ×${inMap.copies} and output ×${outMap.copies} differ`)
+  requireTiled(inMap, "diagonal", input.layer)
+  requireTiled(outMap, "diagonal", input.layer)
+  if (inMap.copies !== outMap.copies) {
+    throw new PlanError({ layer: input.layer, field: "operator", expected: `diagonal blocks: input ×${inMap.copies} = output ×${outMap.copies}`, actual: "they differ" })
+  }
   const I = inMap.size, O = outMap.size, i = inMap.sourceSize, o = outMap.sourceSize
   const out = new Float32Array(S * I * O)
   for (let s = 0; s < S; s++) {
@@ -29,11 +34,20 @@ export const base = (input: KernelInput): Float32Array => {
   return out
 }
 
-export const diagonal: Operator = {
+export const operator = Operator.make({
   name: "diagonal",
+  summary: "output copy q reads only input copy q; one-axis layers: symmetric or random (oneAxis)",
+  docs: { kernel: "`δ_rq · W[s,v,u]` (needs `k_in = k_out`; 2×2: `[[W, 0], [0, W]]`)", bias: "repeated", preserves: "yes" },
+  method: {
+    layout: "tile",
+    params: { oneAxis: OperatorParams.oneAxis },
+    plan: diagonalRule("diagonal", "symmetric"),
+    examples: [{ oneAxis: "symmetric" }, { oneAxis: "random" }]
+  },
+  noise: "none",
   kernel: (input) => {
     const kernel = base(input)
     return noNoise(kernel, Noise.energy(kernel))
   },
   bias: (source, outMap) => follow(source, outMap)
-}
+})

@@ -9,12 +9,26 @@
  * With `fill: "scaled-noise"` the new weights are drawn with the source kernel's mean and std (or from `noise`), and
  * they reach the outputs: not function-preserving; the stage measures by how much.
  */
-import type { Operator } from "../Operator.js"
 import * as Noise from "../Noise.js"
+import * as Operator from "../Operator.js"
+import * as OperatorParams from "../OperatorParams.js"
 import { follow } from "../internal/vectors.js"
 
-export const envelope: Operator = {
+export const operator = Operator.make({
   name: "envelope",
+  summary: "the source kernel centred in the target, zeros or noise around it (fill)",
+  docs: {
+    kernel: "`W` at `[off_in + v, off_out + u]`, `off = ⌊(target − source)/2⌋`; elsewhere 0 (`fill: zeros`) or noise (`fill: scaled-noise`)",
+    bias: "`b` centred, new 0", preserves: "zeros: yes (see the caveat); scaled-noise: **no**"
+  },
+  method: {
+    layout: "centre",
+    params: { fill: OperatorParams.fill, noise: OperatorParams.noise },
+    plan: () => ({ operator: "envelope" }),
+    examples: [{ fill: "zeros" }, { fill: "scaled-noise" }, { fill: "scaled-noise", noise: { scheme: "snr", snrDb: 10 } }]
+  },
+  noise: "optional",
+  breaks: (layer, options) => options.fill === "scaled-noise" ? `${layer}: envelope filled with noise that reaches the outputs` : undefined,
   kernel: (input, ctx) => {
     const { source: W, spatial: S, inMap, outMap } = input
     const I = inMap.size, O = outMap.size, i = inMap.sourceSize, o = outMap.sourceSize
@@ -22,7 +36,7 @@ export const envelope: Operator = {
     const signalEnergy = Noise.energy(W)
     const newEntries = S * (I * O - i * o)
     const scheme = ctx.noise ?? { scheme: "scaled" as const, distribution: "normal" as const }
-    const sampler = ctx.fill === "zeros" || newEntries === 0
+    const sampler = ctx.options.fill === "zeros" || newEntries === 0
       ? undefined
       : scheme.scheme === "snr"
         ? Noise.gaussian(ctx.rng, 0, Noise.stdForSnr(signalEnergy, scheme.snrDb, newEntries))
@@ -52,4 +66,4 @@ export const envelope: Operator = {
     }
   },
   bias: (source, outMap) => follow(source, outMap, 0)
-}
+})

@@ -8,17 +8,33 @@
  * identical inputs and sums to zero). A layer whose input axis does not grow (the first conv) cannot carry such noise:
  * its output copies stay exact (snrDb null). Biases are repeated without noise.
  */
-import type { Operator } from "../Operator.js"
 import * as Noise from "../Noise.js"
+import * as Operator from "../Operator.js"
+import * as OperatorParams from "../OperatorParams.js"
 import { follow } from "../internal/vectors.js"
 import { addZeroSumNoise } from "../internal/zeroSumNoise.js"
 import { base } from "./Symmetric.js"
 
-export const noisySymmetric: Operator = {
+export const operator = Operator.make({
   name: "noisy-symmetric",
+  summary: "symmetric plus noise that cancels over the input copies",
+  docs: {
+    kernel: "`W/k_in + η_q[s,r,v,u]`, `Σ_r η_q[·,r,·,·] = 0` (2×2, `[in,out]`: `[[W/2+η1, W/2+η2], [W/2−η1, W/2−η2]]`)",
+    bias: "repeated", preserves: "yes"
+  },
+  method: {
+    layout: "tile",
+    params: { noise: OperatorParams.noise },
+    plan: (l) => l.growth === "output"
+      ? { operator: "noisy-symmetric", note: "input axis not grown: noise cannot cancel over input copies, so the output copies are exact (no noise)" }
+      : { operator: "noisy-symmetric" },
+    examples: [{ noise: { scheme: "snr", snrDb: 10 } }, { noise: { scheme: "scaled", distribution: "normal" } }, { noise: { scheme: "scaled", distribution: "uniform" } }]
+  },
+  noise: "required",
+  drawsNoise: (l) => l.inMap.copies > 1,
   kernel: (input, ctx) => {
     const kernel = base(input)
     return addZeroSumNoise(kernel, Noise.energy(kernel), input, ctx, "noisy-symmetric")
   },
   bias: (source, outMap) => follow(source, outMap)
-}
+})

@@ -7,15 +7,15 @@
  * layer's outputs. The divisor is the INPUT multiplier only: a layer that grows only its outputs (the first conv)
  * is [W, W]; one that grows only its inputs (the last Dense) is [[W/2], [W/2]].
  */
-import type { KernelInput, Operator } from "../Operator.js"
 import * as Noise from "../Noise.js"
+import * as Operator from "../Operator.js"
 import { follow, noNoise, requireTiled } from "../internal/vectors.js"
 
-/** The noise-free symmetric kernel (also the base of noisy symmetric). */
-export const base = (input: KernelInput): Float32Array => {
+/** The noise-free symmetric kernel (also the base of noisy symmetric and the diagonal methods' fallback). */
+export const base = (input: Operator.KernelInput): Float32Array => {
   const { source: W, spatial: S, inMap, outMap } = input
-  requireTiled(inMap, "symmetric")
-  requireTiled(outMap, "symmetric")
+  requireTiled(inMap, "symmetric", input.layer)
+  requireTiled(outMap, "symmetric", input.layer)
   const I = inMap.size, O = outMap.size, i = inMap.sourceSize, o = outMap.sourceSize
   const k = inMap.copies
   const out = new Float32Array(S * I * O)
@@ -29,11 +29,15 @@ export const base = (input: KernelInput): Float32Array => {
   return out
 }
 
-export const symmetric: Operator = {
+export const operator = Operator.make({
   name: "symmetric",
+  summary: "every (input copy, output copy) block is W / k_in (HyperCloning)",
+  docs: { kernel: "`W[s,v,u] / k_in` (2×2: `[[W/2, W/2], [W/2, W/2]]`)", bias: "`b[u]` repeated", preserves: "yes" },
+  method: { layout: "tile", params: {}, plan: () => ({ operator: "symmetric" }), examples: [{}] },
+  noise: "none",
   kernel: (input) => {
     const kernel = base(input)
     return noNoise(kernel, Noise.energy(kernel))
   },
   bias: (source, outMap) => follow(source, outMap)
-}
+})

@@ -141,7 +141,7 @@ const recording = process.env.GROWLAB_WRITE_CHARACTERIZATION === "1"
  * Registers one test per case comparing its digests with the fixture at `fixture` (a file URL), or, when recording,
  * runs every case and writes the fixture.
  */
-export const describeCharacterization = (title: string, fixture: URL, cases: ReadonlyArray<Case>): void =>
+export const describeCharacterization = (title: string, fixture: URL, cases: ReadonlyArray<Case>): void => {
   describe(title, () => {
     const recorded: Record<string, Digests> = {}
     const file = fileURLToPath(fixture)
@@ -174,3 +174,4 @@ export const describeCharacterization = (title: string, fixture: URL, cases: Rea
       })
     }
   })
+}

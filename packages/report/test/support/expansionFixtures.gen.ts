@@ -16,6 +16,7 @@ import { encodeModelSpec } from "@growlab/core/ModelSpec"
 import * as Random from "@growlab/core/Random"
 import { runStage } from "@growlab/core/StageContext"
 import { expandStage } from "../../../expand/src/ExpandStage.js"
+import type { Stage } from "@growlab/core/Stage"
 import { randomModel, spec } from "../../../expand/test/support/fixtures.js"
 import { net2widerStage } from "../../../net2net/src/Net2WiderStage.js"
 
@@ -53,7 +54,7 @@ const program = Effect.gen(function*() {
       sourceIndex: Int32Array.from({ length: 16 }, (_, i) => i), sourceChecksum: "synthetic", transforms: []
     })
     const outDir = `${dir}/${c.stage}`
-    yield* runStage(c.kind, { target: encodeModelSpec(c.target), seed: c.seed, probeSize: 16, ...c.params }, { outDir, stage: c.stage, inputs: { model, probe }, log: () => {} })
+    yield* runStage(c.kind as Stage, { target: encodeModelSpec(c.target), seed: c.seed, probeSize: 16, ...c.params }, { outDir, stage: c.stage, inputs: { model, probe }, log: () => {} })
     mkdirSync(`${out}/${c.stage}`, { recursive: true })
     cpSync(`${outDir}/expansion.arrow`, `${out}/${c.stage}/expansion.arrow`)
     if (c.kind === expandStage) cpSync(`${outDir}/figures`, `${out}/${c.stage}/figures`, { recursive: true })
