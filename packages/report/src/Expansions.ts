@@ -1,15 +1,14 @@
 /**
- * What the report takes from expansion artifacts (`expansion.arrow`, written by @growlab/expand and
- * @growlab/net2net): per-layer operators and SNR, the measured function preservation (max |Δlogits|) and the weight
- * heatmaps in the artifact's `figures/` folder. Read tolerantly: a missing optional column or summary field is
- * reported as unknown, not as an error, so the report keeps working while the expansion format grows.
+ * What the report takes from expansion artifacts (`expansion.arrow`, @growlab/core/ExpansionArtifact, written by every
+ * growth stage): per-layer operators and SNR, the measured function preservation (max |Δlogits|) and the weight
+ * heatmaps in the artifact's `figures/` folder. Read with the core's tolerant reader: a missing column or summary
+ * field is reported as unknown, not as an error, so the report keeps working while the expansion format grows.
  */
 import * as Effect from "effect/Effect"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Path from "@effect/platform/Path"
-import { expectKind, readTable } from "@growlab/core/ArtifactStore"
+import * as ExpansionArtifact from "@growlab/core/ExpansionArtifact"
 import type { InputArtifact } from "@growlab/core/Stage"
-import type { Table } from "apache-arrow"
 import * as Runs from "./Runs.js"
 
 export interface LayerRow {
@@ -44,15 +43,7 @@ export interface WeightFigure {
   readonly what?: string
 }
 
-const column = (t: Table, name: string): Array<unknown> | undefined => {
-  const v = t.getChild(name)
-  return v ? Array.from({ length: v.length }, (_, i) => v.get(i) as unknown) : undefined
-}
-
 const num = (v: unknown): number | null => (v === null || v === undefined || !Number.isFinite(Number(v)) ? null : Number(v))
-
-const dig = (o: unknown, ...keys: Array<string>): unknown =>
-  keys.reduce<unknown>((v, k) => (v && typeof v === "object" ? (v as Record<string, unknown>)[k] : undefined), o)
 
 /** PNG files in `dir` (sorted by name); none when the folder is absent. */
 export const pngsIn = (dir: string) =>
@@ -97,39 +88,27 @@ export const figuresIn = (dir: string) =>
 export const read = (a: InputArtifact) =>
   Effect.gen(function*() {
     const path = yield* Path.Path
-    const t = yield* readTable(a.path)
-    yield* expectKind(a.path, t, "expansion")
-    const summary = (() => {
-      try { return JSON.parse(t.schema.metadata.get("growlab.summary") ?? "{}") as unknown } catch { return {} }
-    })()
-    const layerNames = column(t, "layer") ?? []
-    const operator = column(t, "operator")
-    const growth = column(t, "growth")
-    const inM = column(t, "in_multiplier")
-    const outM = column(t, "out_multiplier")
-    const snr = column(t, "snr_db")
-    const signal = column(t, "signal_energy")
-    const noise = column(t, "noise_energy")
-    const layers: Array<LayerRow> = layerNames.map((l, i) => ({
-      layer: String(l), operator: String(operator?.[i] ?? "?"), growth: String(growth?.[i] ?? "?"),
-      inMultiplier: num(inM?.[i]), outMultiplier: num(outM?.[i]), snrDb: num(snr?.[i])
+    const t = yield* ExpansionArtifact.readPartial(a.path)
+    const rows = t.layers.filter((l) => l.layer !== undefined)
+    const layers: Array<LayerRow> = rows.map((l) => ({
+      layer: String(l.layer), operator: String(l.operator ?? "?"), growth: String(l.growth ?? "?"),
+      inMultiplier: num(l.inMultiplier), outMultiplier: num(l.outMultiplier), snrDb: num(l.snrDb)
     }))
     let s = 0
     let n = 0
-    layerNames.forEach((_, i) => {
-      const si = num(signal?.[i])
-      const ni = num(noise?.[i])
+    for (const l of rows) {
+      const si = num(l.signalEnergy)
+      const ni = num(l.noiseEnergy)
       if (si !== null && ni !== null && ni > 0) { s += si; n += ni }
-    })
+    }
     const snrs = layers.map((l) => l.snrDb).filter((v): v is number => v !== null)
-    const snrDb = n > 0 ? 10 * Math.log10(s / n) : snrs.length > 0 ? snrs.reduce((a, b) => a + b, 0) / snrs.length : null
-    const method = String(a.vars.method ?? t.schema.metadata.get("growlab.method") ?? dig(summary, "method") ?? a.stage)
-    const preserved = dig(summary, "preserved")
+    const snrDb = n > 0 ? 10 * Math.log10(s / n) : snrs.length > 0 ? snrs.reduce((x, y) => x + y, 0) / snrs.length : null
+    const method = String(a.vars.method ?? t.method ?? t.summary.method ?? a.stage)
     return {
       path: a.path, stage: a.stage, vars: a.vars, method, layers, snrDb,
-      maxAbsDeltaLogitsRandom: num(dig(summary, "random", "maxAbsDiff")),
-      maxAbsDeltaLogitsReal: num(dig(summary, "real", "maxAbsDiff")),
-      preserved: typeof preserved === "boolean" ? preserved : null,
+      maxAbsDeltaLogitsRandom: num(t.summary.random?.maxAbsDiff),
+      maxAbsDeltaLogitsReal: num(t.summary.real?.maxAbsDiff),
+      preserved: t.summary.preserved ?? null,
       figures: yield* figuresIn(path.join(path.dirname(a.path), "figures"))
     } satisfies Expansion
   })
