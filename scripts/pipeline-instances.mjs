@@ -1,6 +1,6 @@
 // Shared by the study-bookkeeping scripts: the pipeline named on the command line, its resolved stage instances
 // (`growlab graph --format json`) and where its artifacts are.
-import { execFileSync } from "node:child_process"
+import { spawnSync } from "node:child_process"
 import { existsSync, readFileSync } from "node:fs"
 import { dirname, join, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -14,16 +14,16 @@ export const pipelineFromArgs = (script, usageFlags = "") => {
     console.error(`usage: node scripts/${script} <pipeline>${usageFlags}   (e.g. study)`)
     process.exit(2)
   }
+  // a pipeline file's name, or `<file's name>-<profile>` (study-quick: the study's quick profile)
   const file = join(root, "pipelines", `${name}.pipeline.json`)
-  if (!existsSync(file)) {
-    console.error(`${script}: no pipeline file ${file}`)
-    process.exit(2)
-  }
   // the same folder the runner writes to: GROWLAB_ARTIFACTS (relative to the workspace root), else artifacts/
   const artifacts = resolve(root, process.env.GROWLAB_ARTIFACTS ?? "artifacts")
-  const instances = JSON.parse(
-    execFileSync(process.execPath, [join(root, "tools/pipeline/growlab.mjs"), "graph", file, "--format", "json"], { encoding: "utf8", maxBuffer: 1 << 28 })
-  )
+  const graph = spawnSync(process.execPath, [join(root, "tools/pipeline/growlab.mjs"), "graph", name, "--format", "json"], { cwd: root, encoding: "utf8", maxBuffer: 1 << 28 })
+  if (graph.status !== 0) {
+    console.error(`${script}: no pipeline ${name} (${(graph.stderr || graph.stdout).trim().split("\n").pop()})`)
+    process.exit(2)
+  }
+  const instances = JSON.parse(graph.stdout)
   /** The instance's manifest when it is on disk with the params hash the pipeline file asks for now. */
   const currentManifest = (inst) => {
     const m = join(artifacts, name, inst.id, "manifest.json")

@@ -23,8 +23,8 @@ interface Instance {
   readonly params: Readonly<Record<string, unknown>>
 }
 const graphOf = (pipeline: string): ReadonlyArray<Instance> => JSON.parse(execFileSync(process.execPath,
-  [join(root, "tools/pipeline/growlab.mjs"), "graph", join(root, `pipelines/${pipeline}.pipeline.json`), "--format", "json"],
-  { encoding: "utf8", maxBuffer: 1 << 26 }))
+  [join(root, "tools/pipeline/growlab.mjs"), "graph", pipeline, "--format", "json"],
+  { cwd: root, encoding: "utf8", maxBuffer: 1 << 26 }))
 const instances = graphOf("smoke")
 
 const writeManifest = (inst: Instance, wallSeconds: number, paramsHash = inst.paramsHash, pipeline = "smoke") => {
@@ -76,7 +76,7 @@ describe("scripts/stage-time.mjs", () => {
 
   it("names a pipeline file that does not exist", () => {
     expect(() => execFileSync(process.execPath, [script, "no-such-pipeline"], { encoding: "utf8", stdio: "pipe" }))
-      .toThrow(/no pipeline file .*no-such-pipeline\.pipeline\.json/)
+      .toThrow(/no pipeline no-such-pipeline \(.*no-such-pipeline/)
   })
 
   it("publish-results copies a finished report's summary, and removes the copy once the report is stale", () => {

@@ -3,7 +3,7 @@
 /**
  * The task launcher: what every Nx stage task runs.
  *
- *   node tools/pipeline/launch.mjs <pipeline-file> <instance> --static-key <key> [growlab run options]
+ *   node tools/pipeline/launch.mjs <pipeline-file> <instance> [--profile <profile>] --static-key <key> [growlab run options]
  *
  * It reads the instance's resources from its pipeline file, sets its TensorFlow threads (TF_NUM_INTRAOP_THREADS /
  * TF_NUM_INTEROP_THREADS = its cpus, unless the environment already sets them), and
@@ -39,7 +39,8 @@ if (!file || !instance) {
   console.error("usage: launch.mjs <pipeline-file> <instance> [--static-key KEY] [growlab run options]")
   process.exit(2)
 }
-const pipeline = (file.split("/").pop() ?? file).replace(/\.pipeline\.json$/, "")
+const profileAt = args.indexOf("--profile")
+const pipeline = (file.split("/").pop() ?? file).replace(/\.pipeline\.json$/, "") + (profileAt >= 0 ? `-${args[profileAt + 1]}` : "")
 const artifacts = resolve(process.env.GROWLAB_ARTIFACTS ?? "artifacts")
 const finalDir = join(artifacts, pipeline, instance)
 const label = `${pipeline}/${instance}`
@@ -69,7 +70,8 @@ const m = await loadGraphModule()
 /** @type {{ resources: { cpus: number, memoryMiB: number, gpus: number, timeMinutes: number }, usesTf: boolean, numerics?: string }} */
 let plan
 try {
-  plan = await m.launchPlan(root, file, readFileSync(resolve(file), "utf8"), instance, process.env)
+  const p = args.indexOf("--profile")
+  plan = await m.launchPlan(root, file, readFileSync(resolve(file), "utf8"), instance, process.env, p >= 0 ? args[p + 1] : undefined)
 } catch (e) {
   console.error(`growlab: ${/** @type {Error} */ (e).message}`)
   process.exit(1)

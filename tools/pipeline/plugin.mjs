@@ -12,7 +12,9 @@
  *   - the bound upstream artifacts: `dependentTasksOutputFiles` naming exactly the files of the bound outputs of the
  *     direct upstream tasks (never their manifests, whose timings differ run to run).
  * Nothing else (no lockfile bytes, no CLI source, no tsconfig formatting). The `pipelines` project gets one target per
- * pipeline that runs its whole graph: `npx nx run pipelines:<name>`.
+ * pipeline that runs its whole graph (`npx nx run pipelines:<name>`), one per profile (`pipelines:<name>-<profile>`)
+ * and one per group of stages the file declares (`pipelines:exp4`, `pipelines:exp4-quick`). GROWLAB_SET overrides
+ * (`stage.params.path=value;...`) apply to the graph Nx sees and to every stage process alike.
  *
  * A pipeline file that does not resolve disables only itself: Nx prints a warning naming the file and field, the
  * other pipelines load, and `nx run pipelines:<name>` of the bad one fails with the same message.
@@ -71,19 +73,19 @@ const disabled = (workspaceRoot, file, message) => {
 }
 
 /**
+ * The nodes of one resolved pipeline (the file's own, or one of its profiles): a project per stage instance, and the
+ * `pipelines` targets of the pipeline and of its groups.
+ * @param {any} m the graph module
  * @param {string} workspaceRoot
  * @param {string} file
+ * @param {any} graph
+ * @param {Record<string, any>} projects  filled in
+ * @param {Record<string, any>} pipelineTargets  filled in
  */
-const nodesOf = async (workspaceRoot, file) => {
-  const m = await loadGraphModule()
-  const text = readFileSync(join(workspaceRoot, file), "utf8")
-  const exit = await m.runResolve(file, text)
-  if (!exit.ok) return disabled(workspaceRoot, file, exit.message)
-  const graph = exit.graph
+const addGraph = async (m, workspaceRoot, file, graph, projects, pipelineTargets) => {
   const launcher = relative(workspaceRoot, join(here, "launch.mjs"))
   const keyInput = relative(workspaceRoot, join(here, "key-input.mjs"))
-  /** @type {Record<string, any>} */
-  const projects = {}
+  const profileArg = graph.profile === undefined ? "" : ` --profile ${shellQuote(graph.profile)}`
   const keys = await m.staticKeysOf(workspaceRoot, graph.instances)
   for (const inst of graph.instances) {
     const entry = m.kindEntry(inst.kind)
@@ -119,13 +121,13 @@ const nodesOf = async (workspaceRoot, file) => {
       tags: ["growlab:stage", `pipeline:${graph.pipeline}`, `kind:${inst.kind}`],
       metadata: {
         description: `${inst.kind} stage of pipeline ${graph.pipeline}`,
-        growlab: { file, instance: inst.id, vars: inst.vars, staticKey: key.key, keyParts: key.parts }
+        growlab: { file, profile: graph.profile ?? null, instance: inst.id, vars: inst.vars, resources: inst.resources, staticKey: key.key, keyParts: key.parts }
       },
       targets: {
         run: {
           executor: "nx:run-commands",
           options: {
-            command: `node ${launcher} ${shellQuote(file)} ${shellQuote(inst.id)} --static-key ${key.key}`,
+            command: `node ${launcher} ${shellQuote(file)} ${shellQuote(inst.id)}${profileArg} --static-key ${key.key}`,
             cwd: "{workspaceRoot}"
           },
           cache: true,
@@ -136,18 +138,40 @@ const nodesOf = async (workspaceRoot, file) => {
       }
     }
   }
-  projects["pipelines"] = {
-    name: "pipelines",
-    root: "pipelines",
-    targets: {
-      [graph.pipeline]: {
-        executor: "nx:noop",
-        cache: false,
-        metadata: { description: graph.description || `pipeline ${graph.pipeline}` },
-        dependsOn: [{ target: "run", projects: graph.instances.map((/** @type {any} */ i) => i.project) }]
-      }
-    }
+  /** @param {string} name @param {string} description @param {Array<string>} projectNames */
+  const target = (name, description, projectNames) => {
+    if (pipelineTargets[name]) throw new Error(`target pipelines:${name} is defined twice (a group named like a pipeline?)`)
+    pipelineTargets[name] = { executor: "nx:noop", cache: false, metadata: { description }, dependsOn: [{ target: "run", projects: projectNames }] }
   }
+  target(graph.pipeline, graph.description || `pipeline ${graph.pipeline}`, graph.instances.map((/** @type {any} */ i) => i.project))
+  const suffix = graph.profile === undefined ? "" : `-${graph.profile}`
+  for (const [name, group] of Object.entries(graph.groups)) {
+    const members = graph.instances.filter((/** @type {any} */ i) => group.stages.includes(i.stage)).map((/** @type {any} */ i) => i.project)
+    target(`${name}${suffix}`, `${group.description}${suffix ? ` (profile ${graph.profile})` : ""}: ${group.stages.join(", ")} of ${graph.pipeline} and everything they need`, members)
+  }
+}
+
+/**
+ * @param {string} workspaceRoot
+ * @param {string} file
+ */
+const nodesOf = async (workspaceRoot, file) => {
+  const m = await loadGraphModule()
+  const text = readFileSync(join(workspaceRoot, file), "utf8")
+  const overrides = m.overridesOf(process.env)
+  const exit = await m.runResolve(file, text, { root: workspaceRoot, overrides })
+  if (!exit.ok) return disabled(workspaceRoot, file, exit.message)
+  /** @type {Record<string, any>} */
+  const projects = {}
+  /** @type {Record<string, any>} */
+  const pipelineTargets = {}
+  await addGraph(m, workspaceRoot, file, exit.graph, projects, pipelineTargets)
+  for (const profile of exit.graph.profiles) {
+    const p = await m.runResolve(file, text, { root: workspaceRoot, profile, overrides })
+    if (!p.ok) return disabled(workspaceRoot, file, p.message)
+    await addGraph(m, workspaceRoot, file, p.graph, projects, pipelineTargets)
+  }
+  projects["pipelines"] = { name: "pipelines", root: "pipelines", targets: pipelineTargets }
   return { projects }
 }
 

@@ -1,16 +1,15 @@
 /**
- * The study pipeline and its CI-sized variant resolve with the runner's graph builder, every `expand` instance's params
- * decode with this stage's schema and plan from the `small` stage's spec, and study-quick is what
- * scripts/derive-quick.mjs derives from the study.
+ * The study pipeline and its CI-sized profile (`quick`, the pipeline study-quick) resolve with the runner's graph
+ * builder, and every `expand` instance's params decode with this stage's schema and plan from the `small` stage's spec.
  */
 import { describe, it, assert } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
-import { readFileSync } from "node:fs"
+import { NodeContext } from "@effect/platform-node"
 import { fileURLToPath } from "node:url"
 import { ModelSpec } from "@growlab/core/ModelSpec"
 import { decodeParams } from "@growlab/core/StageContext"
-import { resolve } from "@growlab/pipeline/PipelineGraph"
+import { loadGraph } from "@growlab/pipeline/Runner"
 import { expandStage } from "../src/ExpandStage.js"
 import * as Plan from "../src/Plan.js"
 
@@ -18,13 +17,13 @@ const root = fileURLToPath(new URL("../../../", import.meta.url))
 
 describe("experiment pipelines", () => {
   const cases = [
-    { file: "pipelines/study.pipeline.json", seeds: 3, targets: 2, long: 50, fm: 30, short: 10, counts: [3, 3, 12, 3, 6, 30, 60, 24, 48, 12, 24, 18, 18, 3, 15] },
-    { file: "pipelines/study-quick.pipeline.json", seeds: 2, targets: 1, long: 2, fm: 2, short: 1, counts: [2, 2, 4, 2, 2, 10, 20, 8, 16, 4, 8, 8, 8, 2, 10] }
+    { name: "study", profile: undefined, seeds: 3, targets: 2, long: 50, fm: 30, short: 10, counts: [3, 3, 12, 3, 6, 30, 60, 24, 48, 12, 24, 18, 18, 3, 15] },
+    { name: "study-quick", profile: "quick", seeds: 2, targets: 1, long: 2, fm: 2, short: 1, counts: [2, 2, 4, 2, 2, 10, 20, 8, 16, 4, 8, 8, 8, 2, 10] }
   ]
-  for (const c of cases) it.effect(`${c.file}: ${c.seeds} seeds per method, grown models follow their small model's seed`, () =>
+  for (const c of cases) it.effect(`${c.name}: ${c.seeds} seeds per method, grown models follow their small model's seed`, () =>
     Effect.gen(function*() {
-      const file = c.file
-      const g = yield* resolve(file, readFileSync(`${root}/${file}`, "utf8"))
+      const file = "pipelines/study.pipeline.json"
+      const g = yield* loadGraph(root, file, c.profile === undefined ? {} : { profile: c.profile })
       const count = (stage: string) => g.instances.filter((i) => i.stage === stage).length
       assert.deepStrictEqual(
         ["small", "small-more", "scratch", "scratch-wide96", "scratch50", "e2-grow", "e2-train", "e3-grow", "e3-train", "e4-grow", "e4-train", "e5-grow", "e5-train", "fm-scratch", "fm-distill"].map(count),
@@ -51,11 +50,5 @@ describe("experiment pipelines", () => {
         assert.strictEqual(smallOf.stage, "small", `${t.id} starts from a small model`)
         assert.strictEqual(t.params.seed, smallOf.params.seed, `${t.id} trains with its small model's seed`)
       }
-    }))
-
-  it("study-quick is derived from the study (node scripts/derive-quick.mjs)", async () => {
-    const { deriveQuick, render } = await import(new URL("../../../scripts/derive-quick.mjs", import.meta.url).href)
-    const study = JSON.parse(readFileSync(`${root}/pipelines/study.pipeline.json`, "utf8"))
-    assert.strictEqual(readFileSync(`${root}/pipelines/study-quick.pipeline.json`, "utf8"), render(deriveQuick(study)))
-  })
+    }).pipe(Effect.provide(NodeContext.layer)))
 })

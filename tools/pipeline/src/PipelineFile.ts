@@ -5,7 +5,6 @@ import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import * as ParseResult from "effect/ParseResult"
 import { PipelineError } from "./PipelineError.js"
-import { scan } from "./JsonText.js"
 
 export const NAME = /^[a-z][a-z0-9-]*$/
 /**
@@ -92,45 +91,37 @@ const describe = (v: unknown): string => {
   return s === undefined ? "nothing" : s.length > 80 ? `${s.slice(0, 77)}...` : s
 }
 
-/** Decodes JSON text into a PipelineFile, failing with the first problem's file, dotted field, expected and actual. */
-export const decode = (file: string, text: string) =>
-  Effect.gen(function*() {
+/** Checks a pipeline file's name: `<name>.pipeline.json` with a valid name. */
+export const checkFileName = (file: string) =>
+  Effect.suspend(() => {
     const name = pipelineName(file)
-    if (!NAME.test(name) || !file.endsWith(".pipeline.json")) {
-      return yield* Effect.fail(new PipelineError({ file, field: "(file name)", expected: "<name>.pipeline.json with a name matching ^[a-z][a-z0-9-]*$", actual: file.split("/").pop() ?? file }))
-    }
-    const problem = scan(text)
-    if (problem?._tag === "DuplicateKey") {
-      return yield* Effect.fail(new PipelineError({ file, field: problem.path, expected: "each key once", actual: `${JSON.stringify(problem.key)} twice (JSON keeps only the last)` }))
-    }
-    if (problem?._tag === "TooDeep") {
-      return yield* Effect.fail(new PipelineError({ file, field: problem.path, expected: `at most ${problem.limit} levels of nesting`, actual: "deeper" }))
-    }
-    const json = yield* Effect.try({
-      try: () => JSON.parse(text) as unknown,
-      catch: (e) => new PipelineError({ file, field: "(file)", expected: "valid JSON", actual: (e as Error).message })
-    })
-    return yield* Schema.decodeUnknown(PipelineFile, { onExcessProperty: "error" })(json).pipe(
-      Effect.mapError((e) => {
-        const issue = ParseResult.ArrayFormatter.formatErrorSync(e)[0]
-        const path = issue?.path ?? []
-        const actual = path.reduce<unknown>((v, k) => (v && typeof v === "object" ? (v as Record<PropertyKey, unknown>)[k] : undefined), json)
-        const field = path.length ? path.map((k) => clip(String(k))).join(".") : "(root)"
-        // a key that fails a record's key schema (a stage name) is reported by Schema as "unexpected"
-        if (issue?._tag === "Unexpected" && path.length === 2 && path[0] === "stages") {
-          const name = String(path[1])
-          return new PipelineError({
-            file, field,
-            expected: `a stage name of lowercase letters, digits and '-', starting with a letter, at most ${MAX_STAGE_NAME} characters`,
-            actual: `${JSON.stringify(clip(name))} (${name.length} characters)`
-          })
-        }
-        return new PipelineError({
-          file,
-          field,
-          expected: issue?.message ?? e.message,
-          actual: issue?._tag === "Unexpected" ? "an unknown field" : describe(actual)
-        })
-      })
-    )
+    return !NAME.test(name) || !file.endsWith(".pipeline.json")
+      ? Effect.fail(new PipelineError({ file, field: "(file name)", expected: "<name>.pipeline.json with a name matching ^[a-z][a-z0-9-]*$", actual: file.split("/").pop() ?? file }))
+      : Effect.void
   })
+
+/** Decodes a (flat, composed) pipeline object, failing with the first problem's file, dotted field, expected and actual. */
+export const decodeJson = (file: string, json: unknown) =>
+  Schema.decodeUnknown(PipelineFile, { onExcessProperty: "error" })(json).pipe(
+    Effect.mapError((e) => {
+      const issue = ParseResult.ArrayFormatter.formatErrorSync(e)[0]
+      const path = issue?.path ?? []
+      const actual = path.reduce<unknown>((v, k) => (v && typeof v === "object" ? (v as Record<PropertyKey, unknown>)[k] : undefined), json)
+      const field = path.length ? path.map((k) => clip(String(k))).join(".") : "(root)"
+      // a key that fails a record's key schema (a stage name) is reported by Schema as "unexpected"
+      if (issue?._tag === "Unexpected" && path.length === 2 && path[0] === "stages") {
+        const name = String(path[1])
+        return new PipelineError({
+          file, field,
+          expected: `a stage name of lowercase letters, digits and '-', starting with a letter, at most ${MAX_STAGE_NAME} characters`,
+          actual: `${JSON.stringify(clip(name))} (${name.length} characters)`
+        })
+      }
+      return new PipelineError({
+        file,
+        field,
+        expected: issue?.message ?? e.message,
+        actual: issue?._tag === "Unexpected" ? "an unknown field" : describe(actual)
+      })
+    })
+  )

@@ -6,7 +6,8 @@
 import * as Effect from "effect/Effect"
 import { hashJson } from "@growlab/core/Hash"
 import { PipelineError } from "./PipelineError.js"
-import { DEFAULT_MAX_INSTANCES, INPUT_REF, MAX_INSTANCE_NAME, decode, pipelineName, type MatrixValue, type PipelineFile, type Resources } from "./PipelineFile.js"
+import { compose, type ComposeOptions, type Group } from "./Compose.js"
+import { DEFAULT_MAX_INSTANCES, INPUT_REF, MAX_INSTANCE_NAME, checkFileName, decodeJson, pipelineName, type MatrixValue, type PipelineFile, type Resources } from "./PipelineFile.js"
 import { kindEntry, kinds, type StageResources } from "./Registry.js"
 
 export type Var = string | number | boolean
@@ -47,7 +48,16 @@ export interface Instance {
 
 export interface Graph {
   readonly file: string
+  /** The pipeline's name: the file's, or `<file's>-<profile>`. */
   readonly pipeline: string
+  /** The profile applied, if any. */
+  readonly profile?: string
+  /** The profiles the file declares (each is another pipeline, `<name>-<profile>`). */
+  readonly profiles: ReadonlyArray<string>
+  /** Named groups of stages (Nx targets `pipelines:<group>` and `pipelines:<group>-<profile>`). */
+  readonly groups: Readonly<Record<string, Group>>
+  /** The part files the pipeline includes. */
+  readonly parts: ReadonlyArray<string>
   readonly description: string
   /** Instances in topological order. */
   readonly instances: ReadonlyArray<Instance>
@@ -161,8 +171,7 @@ const defined = (r: Resources | undefined): Partial<StageResources> =>
 const consistent = (a: Vars, b: Vars): boolean => Object.keys(a).every((k) => !has(b, k) || a[k] === b[k])
 
 /** Builds the instance graph of a decoded pipeline file. Throws PipelineError (wrapped by `resolve`). */
-const build = (file: string, pf: PipelineFile): Graph => {
-  const pipeline = pipelineName(file)
+const build = (file: string, pf: PipelineFile, pipeline: string): Omit<Graph, "profile" | "profiles" | "groups" | "parts"> => {
   const entries = Object.entries(pf.stages)
   if (entries.length === 0) throw err(file, "stages", "at least one stage", "none")
   const stageByName = new Map(entries)
@@ -295,12 +304,18 @@ const build = (file: string, pf: PipelineFile): Graph => {
 }
 
 /** Decodes and resolves pipeline JSON text. */
-export const resolve = (file: string, text: string) =>
-  Effect.flatMap(decode(file, text), (pf) =>
-    Effect.try({
-      try: () => build(file, pf),
+export const resolve = (file: string, text: string, options: ComposeOptions = {}): Effect.Effect<Graph, PipelineError> =>
+  Effect.gen(function*() {
+    yield* checkFileName(file)
+    const composed = yield* compose(file, text, options)
+    const pf = yield* decodeJson(file, composed.flat)
+    const name = options.profile === undefined ? pipelineName(file) : `${pipelineName(file)}-${options.profile}`
+    const graph = yield* Effect.try({
+      try: () => build(file, pf, name),
       catch: (e) => e instanceof PipelineError ? e : err(file, "(file)", "a resolvable pipeline", String(e))
-    }))
+    })
+    return { ...graph, ...(options.profile === undefined ? {} : { profile: options.profile }), profiles: composed.profiles, groups: composed.groups, parts: composed.parts }
+  })
 
 /** Artifact folder of an instance, relative to the workspace root. */
 export const artifactDir = (pipeline: string, id: string, root = "artifacts"): string => `${root}/${pipeline}/${id}`

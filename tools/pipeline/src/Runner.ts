@@ -33,6 +33,10 @@ import { sweepStale, tempName } from "./TempFolders.js"
 export interface RunOptions {
   /** Pipeline file, relative to `root` or absolute. */
   readonly file: string
+  /** The profile of the file to run (its pipeline is `<name>-<profile>`). */
+  readonly profile?: string
+  /** `stage.params.path=value` overrides (default: GROWLAB_SET). */
+  readonly overrides?: ReadonlyArray<string>
   readonly instance: string
   /** Workspace root (default: cwd). */
   readonly root?: string
@@ -61,7 +65,33 @@ export class MustRun extends Schema.TaggedError<MustRun>()("MustRun", { instance
   }
 }
 
-export const loadGraph = (root: string, file: string) =>
+/** What a pipeline is read as: its file, a profile, overrides for this run. */
+export interface PipelineRef {
+  readonly file: string
+  readonly profile?: string
+  readonly overrides?: ReadonlyArray<string>
+}
+
+/** `GROWLAB_SET`: overrides for one run, `stage.params.path=value` separated by `;` or newlines. */
+export const overridesFrom = (env: Env): ReadonlyArray<string> =>
+  (env.GROWLAB_SET ?? "").split(/[;\n]/).map((s) => s.trim()).filter((s) => s !== "")
+
+/** Reads part files relative to the workspace root. */
+const reader = (root: string) => (rel: string) =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const path = yield* Path.Path
+    const full = path.resolve(root, rel)
+    return yield* fs.readFileString(full).pipe(
+      Effect.mapError((e) => new PipelineError({
+        file: rel, field: "(file)", expected: "a readable part file",
+        actual: e._tag === "SystemError" && e.reason === "NotFound" ? `no such file (${full})` : e.message
+      }))
+    )
+  })
+
+/** Resolves a pipeline file (with its parts, a profile and overrides) into its graph. */
+export const loadGraph = (root: string, file: string, options: Omit<PipelineRef, "file"> = {}) =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
@@ -72,7 +102,29 @@ export const loadGraph = (root: string, file: string) =>
         actual: e._tag === "SystemError" && e.reason === "NotFound" ? `no such file (${full})` : e.message
       }))
     )
-    return yield* resolve(file, text)
+    const context = yield* Effect.context<FileSystem.FileSystem | Path.Path>()
+    // part paths come resolved against their including file (relative to the workspace root, or absolute)
+    const read = (rel: string) => reader(root)(rel).pipe(Effect.provide(context))
+    return yield* resolve(file, text, { read, ...(options.profile === undefined ? {} : { profile: options.profile }), overrides: options.overrides ?? [] })
+  })
+
+/**
+ * A pipeline named on the command line: a file path, or a pipeline name (`study` → pipelines/study.pipeline.json,
+ * `study-quick` → pipelines/study.pipeline.json with its profile `quick`).
+ */
+export const locatePipeline = (root: string, nameOrFile: string) =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const path = yield* Path.Path
+    if (nameOrFile.endsWith(".json")) return { file: nameOrFile } satisfies PipelineRef
+    const direct = `pipelines/${nameOrFile}.pipeline.json`
+    if (yield* fs.exists(path.join(root, direct))) return { file: direct } satisfies PipelineRef
+    const dash = nameOrFile.lastIndexOf("-")
+    for (let i = dash; i > 0; i = nameOrFile.lastIndexOf("-", i - 1)) {
+      const base = `pipelines/${nameOrFile.slice(0, i)}.pipeline.json`
+      if (yield* fs.exists(path.join(root, base))) return { file: base, profile: nameOrFile.slice(i + 1) } satisfies PipelineRef
+    }
+    return yield* Effect.fail(new PipelineError({ file: direct, field: "(file)", expected: "a pipeline file, or a pipeline name (a file's, or <file's>-<profile>)", actual: JSON.stringify(nameOrFile) }))
   })
 
 /** Imports the module that declares `kind` and returns its stage declaration. */
@@ -160,7 +212,10 @@ export const runInstance = (options: RunOptions) =>
     const root = options.root ?? process.cwd()
     const env = options.env ?? process.env
     const artifactsRoot = path.resolve(root, options.artifacts ?? env.GROWLAB_ARTIFACTS ?? "artifacts")
-    const graph = yield* loadGraph(root, options.file)
+    const graph = yield* loadGraph(root, options.file, {
+      ...(options.profile === undefined ? {} : { profile: options.profile }),
+      overrides: options.overrides ?? overridesFrom(env)
+    })
     const inst = graph.byId.get(options.instance)
     if (!inst) {
       return yield* Effect.fail(new PipelineError({ file: options.file, field: "stages", expected: `an instance of this pipeline (${graph.instances.map((i) => i.id).join(", ")})`, actual: JSON.stringify(options.instance) }))

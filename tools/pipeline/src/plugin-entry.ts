@@ -7,6 +7,9 @@ import { numerics } from "./Numerics.js"
 import { codePartsByKind, environmentLine, staticKey, staticPartsWith } from "./StageKey.js"
 import type { Instance } from "./PipelineGraph.js"
 
+import { readFileSync } from "node:fs"
+import { isAbsolute, join } from "node:path"
+import { PipelineError } from "./PipelineError.js"
 import { resolve } from "./PipelineGraph.js"
 import { kindEntry as kindEntryOf } from "./Registry.js"
 import type { Graph } from "./PipelineGraph.js"
@@ -38,9 +41,26 @@ export const datasetLine = async (dataset: string, dataDir?: string): Promise<st
   return environmentLine(digest)
 }
 
+/** Reads part files relative to the workspace root. */
+const readerFor = (root: string) => (rel: string) =>
+  Effect.try({
+    try: () => readFileSync(isAbsolute(rel) ? rel : join(root, rel), "utf8"),
+    catch: (e) => new PipelineError({ file: rel, field: "(file)", expected: "a readable part file", actual: (e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message })
+  })
+
+/** `GROWLAB_SET` overrides (`;`-separated `stage.params.path=value`). */
+export const overridesOf = (env: Record<string, string | undefined>): Array<string> =>
+  (env.GROWLAB_SET ?? "").split(/[;\n]/).map((x) => x.trim()).filter((x) => x !== "")
+
 /** Resolves a pipeline file: its graph, or the message of the first problem (file, field, expected, actual). */
-export const runResolve = async (file: string, text: string): Promise<{ ok: true; graph: Graph } | { ok: false; message: string }> => {
-  const exit = await Effect.runPromiseExit(resolve(file, text))
+export const runResolve = async (
+  file: string, text: string, options: { root?: string; profile?: string; overrides?: ReadonlyArray<string> } = {}
+): Promise<{ ok: true; graph: Graph } | { ok: false; message: string }> => {
+  const exit = await Effect.runPromiseExit(resolve(file, text, {
+    read: readerFor(options.root ?? process.cwd()),
+    ...(options.profile === undefined ? {} : { profile: options.profile }),
+    overrides: options.overrides ?? []
+  }))
   if (exit._tag === "Success") return { ok: true, graph: exit.value }
   const failure = exit.cause._tag === "Fail" ? exit.cause.error : undefined
   return { ok: false, message: failure ? failure.message : `${file}: could not be resolved (${String(exit.cause)})` }
@@ -50,8 +70,8 @@ export const runResolve = async (file: string, text: string): Promise<{ ok: true
  * What the task launcher needs about an instance: its resources, whether it runs TensorFlow, and the numerics its
  * key was built with on this host (the runner checks the machine it runs on gives the same).
  */
-export const launchPlan = async (root: string, file: string, text: string, instance: string, env: Record<string, string | undefined>) => {
-  const exit = await runResolve(file, text)
+export const launchPlan = async (root: string, file: string, text: string, instance: string, env: Record<string, string | undefined>, profile?: string) => {
+  const exit = await runResolve(file, text, { root, ...(profile === undefined ? {} : { profile }), overrides: overridesOf(env) })
   if (!exit.ok) throw new Error(exit.message)
   const inst = exit.graph.byId.get(instance)
   if (!inst) throw new Error(`${file}: no stage instance ${JSON.stringify(instance)}`)

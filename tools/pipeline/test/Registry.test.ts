@@ -4,8 +4,7 @@ import { NodeContext } from "@effect/platform-node"
 import { readdirSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import { kindEntry, registry } from "../src/Registry.js"
-import { loadStage } from "../src/Runner.js"
-import { resolve } from "../src/PipelineGraph.js"
+import { loadGraph, loadStage } from "../src/Runner.js"
 import { decodeParams } from "@growlab/core/StageContext"
 import { repoRoot } from "../../../test/workspaceCopy.js"
 
@@ -26,14 +25,20 @@ describe("stage registry", () => {
       }
     }).pipe(Effect.provide(NodeContext.layer)))
 
-  it.effect("every pipeline file resolves and every instance's params decode", () =>
+  it.effect("every pipeline (each file and profile) resolves and every instance's params decode", () =>
     Effect.gen(function*() {
       const dir = join(repoRoot, "pipelines")
       const files = readdirSync(dir).filter((f) => f.endsWith(".pipeline.json"))
       assert.isAbove(files.length, 0)
+      const graphs = []
       for (const f of files) {
         const file = `pipelines/${f}`
-        const graph = yield* resolve(file, readFileSync(join(dir, f), "utf8"))
+        const base = yield* loadGraph(repoRoot, file)
+        graphs.push(base)
+        for (const profile of base.profiles) graphs.push(yield* loadGraph(repoRoot, file, { profile }))
+      }
+      for (const graph of graphs) {
+        const file = graph.file
         for (const inst of graph.instances) {
           const stage = yield* loadStage(file, `stages.${inst.stage}.kind`, inst.kind)
           yield* decodeParams(stage, inst.params, { file, stage: inst.id })
