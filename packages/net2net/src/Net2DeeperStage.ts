@@ -6,11 +6,10 @@
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import type { Growth } from "@growlab/core/Growth"
-import * as GrowthStage from "@growlab/core/GrowthStage"
 import { Activation } from "@growlab/core/ModelSpec"
-import * as Preservation from "@growlab/train/Preservation"
 import * as Net2Deeper from "./Net2Deeper.js"
 import type { Net2NetError } from "./Net2NetError.js"
+import { net2netStage } from "./internal/stage.js"
 
 export const Params = Schema.Struct({
   /** The layer after which to insert: a layer name or an index into the source spec. */
@@ -44,13 +43,9 @@ export const growth: Growth<Params, Net2NetError> = {
     })
 }
 
-export const net2deeperStage = GrowthStage.make({
+export const net2deeperStage = net2netStage({
   kind: "net2deeper",
   description: "Net2DeeperNet: insert an identity-initialised Dense/Conv2D layer (function-preserving)",
   growth,
-  inputs: { model: "the trained source model", probe: "real examples to check preservation on (the first probeSize)" },
-  outputs: { model: "the deeper model", expansion: "the inserted layer and measured preservation" },
-  onMiss: "fail",
-  measuredInModel: true,
-  measurer: Preservation.layer
+  outputs: { model: "the deeper model", expansion: "the inserted layer and measured preservation" }
 })

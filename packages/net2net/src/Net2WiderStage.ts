@@ -6,11 +6,10 @@
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import type { Growth } from "@growlab/core/Growth"
-import * as GrowthStage from "@growlab/core/GrowthStage"
 import { ModelSpec } from "@growlab/core/ModelSpec"
-import * as Preservation from "@growlab/train/Preservation"
 import * as Net2Wider from "./Net2Wider.js"
 import type { Net2NetError } from "./Net2NetError.js"
+import { net2netStage } from "./internal/stage.js"
 
 export const Params = Schema.Struct({
   /** The target spec (encoded form): same layers as the source, Dense units / Conv2D filters ≥ the source's. */
@@ -45,13 +44,9 @@ export const growth: Growth<Params, Net2NetError> = {
     })
 }
 
-export const net2widerStage = GrowthStage.make({
+export const net2widerStage = net2netStage({
   kind: "net2wider",
   description: "Net2WiderNet: widen a trained model to a target spec (function-preserving; optional symmetry-breaking noise)",
   growth,
-  inputs: { model: "the trained source model", probe: "real examples to measure preservation on (the first probeSize)" },
-  outputs: { model: "the widened model", expansion: "per-layer widening and measured preservation" },
-  onMiss: "fail",
-  measuredInModel: true,
-  measurer: Preservation.layer
+  outputs: { model: "the widened model", expansion: "per-layer widening and measured preservation" }
 })

@@ -10,13 +10,14 @@ import * as Backend from "@growlab/core/Backend"
 import * as DatasetArtifact from "@growlab/core/DatasetArtifact"
 import * as ModelArtifact from "@growlab/core/ModelArtifact"
 import { encodeModelSpec, ModelSpec } from "@growlab/core/ModelSpec"
-import { runStage } from "@growlab/core/StageContext"
+import { decodeParams, runStage } from "@growlab/core/StageContext"
+import { loadGraph } from "@growlab/pipeline/Runner"
 import * as Schema from "effect/Schema"
 import * as tf from "@tensorflow/tfjs"
 import * as ExpansionArtifact from "@growlab/core/ExpansionArtifact"
 import * as Net2Wider from "../src/Net2Wider.js"
 import { net2deeperStage } from "../src/Net2DeeperStage.js"
-import { net2widerStage, Params as WiderParams } from "../src/Net2WiderStage.js"
+import { net2widerStage } from "../src/Net2WiderStage.js"
 import * as Preservation from "@growlab/train/Preservation"
 import { stages } from "../src/stages.js"
 import { cifarTest, cnnLarge1, cnnLarge2, cnnSmall, randomModel } from "./fixtures.js"
@@ -137,65 +138,29 @@ describe("stages", () => {
     }).pipe(Effect.provide(NodeContext.layer)))
 })
 
-describe("pipelines/{study,study-quick}.pipeline.json", () => {
-  /** `$ref` substitution and matrix variants as docs/pipelines.md defines them (variant params deep-merged into params). */
-  const substitute = (v: unknown, defs: Record<string, unknown>): unknown => {
-    if (Array.isArray(v)) return v.map((x) => substitute(x, defs))
-    if (v && typeof v === "object") {
-      const o = v as Record<string, unknown>
-      if (Object.keys(o).length === 1 && typeof o.$var === "string") return 1 // a matrix value (the seed) of the instance
-      if (Object.keys(o).length === 1 && typeof o.$ref === "string") {
-        assert.property(defs, o.$ref)
-        return substitute(defs[o.$ref], defs)
-      }
-      return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, substitute(x, defs)]))
-    }
-    return v
-  }
-  const merge = (a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> => {
-    const out = { ...a }
-    for (const [k, v] of Object.entries(b)) {
-      out[k] = v && typeof v === "object" && !Array.isArray(v) && out[k] && typeof out[k] === "object" ? merge(out[k] as Record<string, unknown>, v as Record<string, unknown>) : v
-    }
-    return out
-  }
-  type Entry = { kind: string; inputs?: Record<string, string | Array<string>>; params?: Record<string, unknown>; matrix?: Record<string, Array<unknown>> }
-  const instances = (entry: Entry): Array<Record<string, unknown>> => {
-    let combos: Array<Record<string, unknown>> = [entry.params ?? {}]
-    for (const [key, values] of Object.entries(entry.matrix ?? {})) {
-      combos = combos.flatMap((p) => values.map((v) => v && typeof v === "object"
-        ? merge(p, (v as { params: Record<string, unknown> }).params)
-        : merge(p, key.split(".").reduceRight<Record<string, unknown>>((acc, k, i, all) => (i === all.length - 1 ? { [k]: v } : { [k]: acc }), {}))))
-    }
-    return combos
-  }
-
-  for (const name of ["study", "study-quick"]) {
-    it(`${name}: every net2wider instance decodes and widens the small CNN, exactly preserving it`, () => {
-      const file = path.resolve(here, `../../../pipelines/${name}.pipeline.json`)
-      const pf = JSON.parse(readFileSync(file, "utf8")) as { definitions: Record<string, unknown>; stages: Record<string, Entry> }
-      for (const [stage, entry] of Object.entries(pf.stages)) {
-        assert.match(stage, /^[a-z][a-z0-9-]*$/)
-        for (const ref of Object.values(entry.inputs ?? {}).flat()) assert.property(pf.stages, ref.split(/[.[]/)[0], `${stage} input ${ref}`)
-      }
-      const small = Schema.decodeUnknownSync(ModelSpec)(substitute(pf.definitions.cnnSmall, pf.definitions))
-      assert.deepStrictEqual(small, cnnSmall)
-      const source = randomModel(small, 8)
-      const n2w = Object.entries(pf.stages).filter(([, e]) => e.kind === "net2wider")
-      assert.isAbove(n2w.length, 0)
-      const seen = new Set<string>()
-      for (const [, entry] of n2w) {
-        assert.strictEqual(entry.inputs?.model, "small.model")
-        for (const raw of instances(entry)) {
-          const params = Schema.decodeUnknownSync(WiderParams)(substitute(raw, pf.definitions), { onExcessProperty: "error" })
+describe("pipelines/study.pipeline.json and its quick profile", () => {
+  for (const [name, profile] of [["study", undefined], ["study-quick", "quick"]] as const) {
+    it.effect(`${name}: every net2wider instance decodes and widens the small CNN, exactly preserving it`, () =>
+      Effect.gen(function*() {
+        const root = path.resolve(here, "../../..")
+        const g = yield* loadGraph(root, "pipelines/study.pipeline.json", profile === undefined ? {} : { profile })
+        const smallInstance = g.instances.find((i) => i.stage === "small")!
+        const small = Schema.decodeUnknownSync(ModelSpec)(smallInstance.params.spec)
+        assert.deepStrictEqual(small, cnnSmall)
+        const source = randomModel(small, 8)
+        const n2w = g.instances.filter((i) => i.kind === "net2wider")
+        assert.isAbove(n2w.length, 0)
+        const seen = new Set<string>()
+        for (const inst of n2w) {
+          assert.strictEqual(g.byId.get(inst.inputs.find((i) => i.name === "model")!.instances[0])!.stage, "small")
+          const params = yield* decodeParams(net2widerStage, inst.params, { file: g.file, stage: inst.id })
           seen.add(`${params.target.name}${params.noise ? " noise" : ""}`)
-          const w = Effect.runSync(Net2Wider.widen(source, params.target, params.noise ? { seed: params.seed, noise: params.noise } : { seed: params.seed }))
+          const w = yield* Net2Wider.widen(source, params.target, params.noise ? { seed: params.seed, noise: params.noise } : { seed: params.seed })
           if (!params.noise) assert.isTrue(Preservation.measureOn(source, w.model, { size: 8, seed: 1 }).preserved)
         }
-      }
-      assert.deepStrictEqual([...seen].sort(), name === "study"
-        ? ["cnn-large-1", "cnn-large-1 noise", "cnn-large-2", "cnn-large-2 noise", "cnn-wide-96", "cnn-wide-96 noise"]
-        : ["cnn-large-2", "cnn-large-2 noise", "cnn-wide-96", "cnn-wide-96 noise"])
-    })
+        assert.deepStrictEqual([...seen].sort(), name === "study"
+          ? ["cnn-large-1", "cnn-large-1 noise", "cnn-large-2", "cnn-large-2 noise", "cnn-wide-96", "cnn-wide-96 noise"]
+          : ["cnn-large-2", "cnn-large-2 noise", "cnn-wide-96", "cnn-wide-96 noise"])
+      }).pipe(Effect.provide(NodeContext.layer)))
   }
 })
