@@ -7,16 +7,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { spawn, spawnSync, type ChildProcess } from "node:child_process"
 import { appendFileSync, existsSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
-import { makeWorkspaceCopy, runNx, type WorkspaceCopy } from "./workspaceCopy.js"
+import { makeWorkspaceCopy, takeExecuted, runNx, type WorkspaceCopy } from "./workspaceCopy.js"
 
 let ws: WorkspaceCopy
 
-const executed = (): Array<string> => {
-  if (!existsSync(ws.runLog)) return []
-  const lines = readFileSync(ws.runLog, "utf8").split("\n").filter(Boolean).sort()
-  rmSync(ws.runLog)
-  return lines
-}
+const executed = (): Array<string> => takeExecuted(ws)
 const nx = (...args: Array<string>) => ws.exec("npx", ["nx", ...args, "--output-style=static"])
 const growlab = (...args: Array<string>) => ws.exec("node", ["tools/pipeline/growlab.mjs", ...args])
 const smoke = "pipelines/smoke.pipeline.json"

@@ -14,18 +14,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { appendFileSync, cpSync, existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { createHash } from "node:crypto"
-import { makeWorkspaceCopy, repoRoot, runNx, type WorkspaceCopy } from "./workspaceCopy.js"
+import { makeWorkspaceCopy, takeExecuted, repoRoot, runNx, type WorkspaceCopy } from "./workspaceCopy.js"
 
 let ws: WorkspaceCopy
 const DATA = process.env.GROWLAB_DATA_DIR ?? join(repoRoot, "../shared/datasets")
 
 /** Stages actually executed (not restored from the cache) since the last call. */
-const executed = (): Array<string> => {
-  if (!existsSync(ws.runLog)) return []
-  const lines = readFileSync(ws.runLog, "utf8").split("\n").filter(Boolean).sort()
-  rmSync(ws.runLog)
-  return lines
-}
+const executed = (): Array<string> => takeExecuted(ws)
 
 const nx = (args: Array<string>, env: Record<string, string> = {}) => ws.exec("npx", ["nx", ...args, "--output-style=static"], env)
 const runCache = (env: Record<string, string> = {}) => {

@@ -68,6 +68,14 @@ export const makeWorkspaceCopy = (): WorkspaceCopy => {
   }
 }
 
+/** The stages the copy executed (not restored from a cache) since the last call, sorted; empties the run log. */
+export const takeExecuted = (ws: WorkspaceCopy): Array<string> => {
+  if (!existsSync(ws.runLog)) return []
+  const lines = readFileSync(ws.runLog, "utf8").split("\n").filter(Boolean).sort()
+  rmSync(ws.runLog)
+  return lines
+}
+
 // eslint-disable-next-line no-control-regex
 const ansi = /\u001b\[[0-9;]*m/g
 

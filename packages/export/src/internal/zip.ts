@@ -4,22 +4,10 @@
  * No zip64: the archive and each entry must stay under 4 GiB.
  */
 
-const CRC_TABLE = (() => {
-  const t = new Uint32Array(256)
-  for (let n = 0; n < 256; n++) {
-    let c = n
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1
-    t[n] = c >>> 0
-  }
-  return t
-})()
+import { crc32 } from "@growlab/core/Crc32"
 
-/** CRC-32 (IEEE 802.3, as zip and PNG use it). */
-export const crc32 = (bytes: Uint8Array): number => {
-  let c = 0xffffffff
-  for (let i = 0; i < bytes.length; i++) c = CRC_TABLE[(c ^ bytes[i]) & 0xff] ^ (c >>> 8)
-  return (c ^ 0xffffffff) >>> 0
-}
+/** CRC-32 (IEEE 802.3, as zip and PNG use it): core's. */
+export { crc32 }
 
 export interface Entry {
   readonly name: string
