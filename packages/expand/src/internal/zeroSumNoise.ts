@@ -51,3 +51,13 @@ export const addZeroSumNoise = (kernel: Float32Array, signalEnergy: number, inpu
     noise: { mean: tally.mean, std: tally.std, count: tally.n }
   }
 }
+
+/** What a noisy operator adds to its noise-free `base` kernel: zero-sum noise, required wherever the input axis tiles. */
+export const zeroSumNoisy = (operator: string, base: (input: KernelInput) => Float32Array) => ({
+  noise: "required" as const,
+  drawsNoise: (l: { readonly inMap: { readonly copies: number } }) => l.inMap.copies > 1,
+  kernel: (input: KernelInput, ctx: Context): KernelResult => {
+    const kernel = base(input)
+    return addZeroSumNoise(kernel, Noise.energy(kernel), input, ctx, operator)
+  }
+})

@@ -12,6 +12,7 @@
 import * as Noise from "../Noise.js"
 import * as Operator from "../Operator.js"
 import * as OperatorParams from "../OperatorParams.js"
+import { centredKernel } from "../internal/centred.js"
 import { follow } from "../internal/vectors.js"
 
 export const operator = Operator.make({
@@ -31,39 +32,14 @@ export const operator = Operator.make({
   breaks: (layer, options) => options.fill === "scaled-noise" ? `${layer}: envelope filled with noise that reaches the outputs` : undefined,
   kernel: (input, ctx) => {
     const { source: W, spatial: S, inMap, outMap } = input
-    const I = inMap.size, O = outMap.size, i = inMap.sourceSize, o = outMap.sourceSize
-    const out = new Float32Array(S * I * O)
-    const signalEnergy = Noise.energy(W)
-    const newEntries = S * (I * O - i * o)
+    const newEntries = S * (inMap.size * outMap.size - inMap.sourceSize * outMap.sourceSize)
     const scheme = ctx.noise ?? { scheme: "scaled" as const, distribution: "normal" as const }
     const sampler = ctx.options.fill === "zeros" || newEntries === 0
       ? undefined
       : scheme.scheme === "snr"
-        ? Noise.gaussian(ctx.rng, 0, Noise.stdForSnr(signalEnergy, scheme.snrDb, newEntries))
+        ? Noise.gaussian(ctx.rng, 0, Noise.stdForSnr(Noise.energy(W), scheme.snrDb, newEntries))
         : Noise.scaled(ctx.rng, W, scheme.distribution)
-    const tally = new Noise.Tally()
-    let noiseEnergy = 0
-    for (let s = 0; s < S; s++) {
-      for (let ii = 0; ii < I; ii++) {
-        const si = inMap.source[ii]
-        const from = (s * i + si) * o
-        const to = (s * I + ii) * O
-        for (let oo = 0; oo < O; oo++) {
-          const so = outMap.source[oo]
-          if (si >= 0 && so >= 0) out[to + oo] = W[from + so]
-          else if (sampler) {
-            const e = sampler.draw()
-            tally.add(e)
-            noiseEnergy += e * e
-            out[to + oo] = e
-          }
-        }
-      }
-    }
-    return {
-      kernel: out, signalEnergy, noiseEnergy, snrDb: Noise.snrDb(signalEnergy, noiseEnergy),
-      noise: tally.n > 0 ? { mean: tally.mean, std: tally.std, count: tally.n } : null
-    }
+    return centredKernel(input, () => sampler?.draw())
   },
   bias: (source, outMap) => follow(source, outMap, 0)
 })

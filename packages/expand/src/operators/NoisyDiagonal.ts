@@ -6,12 +6,11 @@
  * and noise summing to zero over the input copies: function-preserving. The diagonal blocks (the study's "quarters"
  * that look identical) differ by η1 + η2. One-axis layers: noisy symmetric, or random (oneAxis).
  */
-import * as Noise from "../Noise.js"
 import * as Operator from "../Operator.js"
 import * as OperatorParams from "../OperatorParams.js"
 import { diagonalRule } from "../internal/diagonalRule.js"
 import { follow } from "../internal/vectors.js"
-import { addZeroSumNoise } from "../internal/zeroSumNoise.js"
+import { zeroSumNoisy } from "../internal/zeroSumNoise.js"
 import { base } from "./Diagonal.js"
 
 export const operator = Operator.make({
@@ -28,11 +27,6 @@ export const operator = Operator.make({
       { oneAxis: "random", noise: { scheme: "snr", snrDb: 10 } }
     ]
   },
-  noise: "required",
-  drawsNoise: (l) => l.inMap.copies > 1,
-  kernel: (input, ctx) => {
-    const kernel = base(input)
-    return addZeroSumNoise(kernel, Noise.energy(kernel), input, ctx, "noisy-diagonal")
-  },
+  ...zeroSumNoisy("noisy-diagonal", base),
   bias: (source, outMap) => follow(source, outMap)
 })

@@ -8,11 +8,10 @@
  * identical inputs and sums to zero). A layer whose input axis does not grow (the first conv) cannot carry such noise:
  * its output copies stay exact (snrDb null). Biases are repeated without noise.
  */
-import * as Noise from "../Noise.js"
 import * as Operator from "../Operator.js"
 import * as OperatorParams from "../OperatorParams.js"
 import { follow } from "../internal/vectors.js"
-import { addZeroSumNoise } from "../internal/zeroSumNoise.js"
+import { zeroSumNoisy } from "../internal/zeroSumNoise.js"
 import { base } from "./Symmetric.js"
 
 export const operator = Operator.make({
@@ -30,11 +29,6 @@ export const operator = Operator.make({
       : { operator: "noisy-symmetric" },
     examples: [{ noise: { scheme: "snr", snrDb: 10 } }, { noise: { scheme: "scaled", distribution: "normal" } }, { noise: { scheme: "scaled", distribution: "uniform" } }]
   },
-  noise: "required",
-  drawsNoise: (l) => l.inMap.copies > 1,
-  kernel: (input, ctx) => {
-    const kernel = base(input)
-    return addZeroSumNoise(kernel, Noise.energy(kernel), input, ctx, "noisy-symmetric")
-  },
+  ...zeroSumNoisy("noisy-symmetric", base),
   bias: (source, outMap) => follow(source, outMap)
 })

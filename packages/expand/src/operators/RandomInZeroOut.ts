@@ -11,9 +11,9 @@
  * way of growing width while keeping the function (one side of each new unit zero, the other random), used for
  * example as a baseline in GradMax (Evci et al., 2022), which instead zeroes the fan-in and optimises the fan-out.
  */
-import * as Noise from "../Noise.js"
 import * as Operator from "../Operator.js"
 import { PlanError } from "../PlanError.js"
+import { centredKernel } from "../internal/centred.js"
 import { follow } from "../internal/vectors.js"
 import { glorotLimit } from "./RandomInit.js"
 
@@ -27,36 +27,12 @@ export const operator = Operator.make({
   method: { layout: "centre", params: {}, plan: () => ({ operator: "random-in-zero-out" }), examples: [{}] },
   noise: "none",
   kernel: (input, ctx) => {
-    const { source: W, spatial: S, inMap, outMap } = input
+    const { inMap, outMap } = input
     if (inMap.layout === "tile" || outMap.layout === "tile") {
       throw new PlanError({ layer: input.layer, field: "operator", expected: "centred or unchanged axes (random-in-zero-out adds new units)", actual: "a tiled axis" })
     }
-    const I = inMap.size, O = outMap.size, i = inMap.sourceSize, o = outMap.sourceSize
-    const limit = glorotLimit(S, I, O)
-    const out = new Float32Array(S * I * O)
-    const tally = new Noise.Tally()
-    let drawnEnergy = 0
-    for (let s = 0; s < S; s++) {
-      for (let ii = 0; ii < I; ii++) {
-        const si = inMap.source[ii]
-        const from = (s * i + si) * o
-        const to = (s * I + ii) * O
-        for (let oo = 0; oo < O; oo++) {
-          const so = outMap.source[oo]
-          if (so < 0) {
-            const e = (2 * ctx.rng.next() - 1) * limit
-            out[to + oo] = e
-            tally.add(e)
-            drawnEnergy += e * e
-          } else if (si >= 0) out[to + oo] = W[from + so]
-        }
-      }
-    }
-    const signalEnergy = Noise.energy(W)
-    return {
-      kernel: out, signalEnergy, noiseEnergy: drawnEnergy, snrDb: Noise.snrDb(signalEnergy, drawnEnergy),
-      noise: tally.n > 0 ? { mean: tally.mean, std: tally.std, count: tally.n } : null
-    }
+    const limit = glorotLimit(input.spatial, inMap.size, outMap.size)
+    return centredKernel(input, (_newInput, newOutput) => newOutput ? (2 * ctx.rng.next() - 1) * limit : undefined)
   },
   bias: (source, outMap) => follow(source, outMap, 0)
 })
