@@ -88,13 +88,20 @@ export const decodeParams = <P>(stage: Stage<P>, raw: unknown, where: { readonly
 const pick = (value: unknown, path: ReadonlyArray<PropertyKey>): unknown =>
   path.reduce<unknown>((v, k) => (v && typeof v === "object" ? (v as Record<PropertyKey, unknown>)[k] : undefined), value)
 
-/** Runs a stage directly: decodes params, builds the context, runs it. Returns the manifest `info` it recorded. */
-export const runStage = <P>(stage: Stage<P>, rawParams: unknown, b: Bindings) =>
+/**
+ * Runs a stage directly: decodes params, builds the context, runs it. Returns what it recorded for its manifest: `info`
+ * and `measurements` (seconds, throughput).
+ */
+export const runStageRecorded = <P>(stage: Stage<P>, rawParams: unknown, b: Bindings) =>
   Effect.gen(function*() {
     const params = yield* decodeParams(stage, rawParams, { file: b.pipelineFile ?? "<direct>", stage: b.stage ?? stage.kind })
-    const { ctx, info } = makeContext(stage, b)
+    const { ctx, info, measurements } = makeContext(stage, b)
     yield* Effect.suspend(() => stage.run(params, ctx)).pipe(
       Effect.catchAllDefect((d) => d instanceof StageFailure ? Effect.fail(d) : Effect.die(d))
     )
-    return info
+    return { info, measurements }
   })
+
+/** Runs a stage directly (runStageRecorded); returns the manifest `info` it recorded. */
+export const runStage = <P>(stage: Stage<P>, rawParams: unknown, b: Bindings) =>
+  Effect.map(runStageRecorded(stage, rawParams, b), (r) => r.info)

@@ -17,6 +17,8 @@
  *                 needs the `teacher` input
  *   engine        "graph" (a whole step as one TensorFlow graph; falls back to "native" for BatchNormalization /
  *                 Dropout) | "native" (eager fused TensorFlow kernels) | "tfjs" (plain tfjs ops); same math
+ *   precision     "fp32" | "bf16-mixed" (Keras's mixed_bfloat16: bfloat16 layers, float32 weights, Adam and loss;
+ *                 graph engine only, Precision.ts)
  *   checkEvery    50       batches between loss read-backs (NaN check, progress)
  *   validationBatchSize 500
  * A NaN or infinite loss fails the stage with a StageFailure before anything is written.
@@ -33,6 +35,7 @@ import * as ModelArtifact from "@growlab/core/ModelArtifact"
 import { ModelSpec, countParams, encodeModelSpec, forwardFlops, inferShapes } from "@growlab/core/ModelSpec"
 import * as Stage from "@growlab/core/Stage"
 import * as Init from "./Init.js"
+import * as Precision from "./Precision.js"
 import * as Trainer from "./Trainer.js"
 import { toTensors, type Tensors } from "./internal/tensors.js"
 
@@ -62,6 +65,7 @@ export const Params = Schema.Struct({
   adam: Schema.optionalWith(Adam, { default: () => ({ beta1: 0.9, beta2: 0.999, epsilon: 1e-7 }) }),
   distill: Schema.optional(Distill),
   engine: Schema.optionalWith(Schema.Literal("graph", "native", "tfjs"), { default: () => "graph" as const }),
+  precision: Schema.optionalWith(Precision.Precision, { default: () => "fp32" as const }),
   checkEvery: Schema.optionalWith(PositiveInt, { default: () => 50 }),
   validationBatchSize: Schema.optionalWith(PositiveInt, { default: () => 500 })
 })
@@ -82,7 +86,7 @@ export const trainStage = Stage.make<Params>({
   },
   outputs: {
     model: { description: "the trained model", kind: "model", file: "model.arrow" },
-    metrics: { description: "per-epoch loss, accuracy, seconds and learning rate", kind: "metrics", file: "metrics.arrow" }
+    metrics: { description: "per-epoch loss, accuracy and learning rate (each epoch's seconds go to the manifest's measurements)", kind: "metrics", file: "metrics.arrow" }
   },
   run: (params, ctx) =>
     Effect.gen(function*() {
@@ -133,12 +137,14 @@ export const trainStage = Stage.make<Params>({
         const validation = yield* tensors(validationSet)
         return yield* Trainer.train(start, { train, validation, teacher }, {
           epochs: params.epochs, batchSize: params.batchSize, learningRate: params.learningRate, lrDecay: params.lrDecay,
-          seed: params.seed, shuffle: params.shuffle, adam: params.adam, distill: params.distill, engine: params.engine,
+          seed: params.seed, shuffle: params.shuffle, adam: params.adam, distill: params.distill, engine: params.engine, precision: params.precision,
           checkEvery: params.checkEvery, validationBatchSize: params.validationBatchSize, progress: true,
           onEpoch: (m) => ctx.log(`epoch ${m.epoch}/${params.epochs}: loss ${m.trainLoss.toFixed(4)} acc ${m.trainAccuracy.toFixed(4)} ` +
             `val_loss ${m.valLoss.toFixed(4)} val_acc ${m.valAccuracy.toFixed(4)} (${m.seconds.toFixed(1)} s, lr ${m.learningRate})`)
         })
-      })).pipe(Effect.mapError((e) => new StageFailure({ stage: ctx.stage, reason: e.message, field: e.quantity, expected: "a finite number", actual: String(e.value) })))
+      })).pipe(Effect.mapError((e) => e._tag === "PrecisionUnsupported"
+        ? new StageFailure({ stage: ctx.stage, reason: e.message, field: `params.${e.field}`, expected: e.expected, actual: e.actual })
+        : new StageFailure({ stage: ctx.stage, reason: e.message, field: e.quantity, expected: "a finite number", actual: String(e.value) })))
 
       const forward = forwardFlops(spec)
       const speeds = [...result.imagesPerSecond].sort((a, b) => a - b)
@@ -159,9 +165,9 @@ export const trainStage = Stage.make<Params>({
         loss: params.distill ? { kind: "distillation", ...params.distill } : { kind: "crossEntropy" },
         init: init ? "artifact" : "glorot-uniform",
         engine: result.engine,
+        precision: params.precision,
         backend: backend.backend,
-        tfVersion: backend.tfVersion,
-        medianImagesPerSecond: speeds[Math.floor(speeds.length / 2)]
+        tfVersion: backend.tfVersion
       }
       yield* ModelArtifact.write(ctx.output("model"), {
         ...result.model,
@@ -171,6 +177,8 @@ export const trainStage = Stage.make<Params>({
       const last = result.epochs[result.epochs.length - 1]
       ctx.record("finalValAccuracy", last.valAccuracy)
       ctx.record("finalValLoss", last.valLoss)
-      ctx.record("medianImagesPerSecond", info.medianImagesPerSecond)
+      ctx.measure("epochSeconds", MetricsArtifact.measurementsOf({ epochs: result.epochs, info }).epochSeconds)
+      ctx.measure("imagesPerSecond", result.imagesPerSecond)
+      ctx.measure("medianImagesPerSecond", speeds[Math.floor(speeds.length / 2)])
     })
 })

@@ -10,7 +10,7 @@ import * as DatasetArtifact from "@growlab/core/DatasetArtifact"
 import * as MetricsArtifact from "@growlab/core/MetricsArtifact"
 import * as ModelArtifact from "@growlab/core/ModelArtifact"
 import { countParams, encodeModelSpec, forwardFlops } from "@growlab/core/ModelSpec"
-import { runStage } from "@growlab/core/StageContext"
+import { runStage, runStageRecorded } from "@growlab/core/StageContext"
 import * as Evaluation from "../src/Evaluation.js"
 import { evaluateStage } from "../src/EvaluateStage.js"
 import * as Summary from "../src/Summary.js"
@@ -41,8 +41,11 @@ describe("stages", () => {
   it.scoped("train writes a model and per-epoch metrics; evaluate reproduces the last validation numbers", () =>
     Effect.gen(function*() {
       const { fs, dir, train, test } = yield* fixture
-      const info = yield* runStage(trainStage, { spec: Zoo.cnnSmallEncoded, epochs: 2, seed: 1 }, { outDir: `${dir}/small`, inputs: { train, validation: test }, ...quiet })
-      const metrics = yield* MetricsArtifact.read(`${dir}/small/metrics.arrow`)
+      const { info, measurements } = yield* runStageRecorded(trainStage, { spec: Zoo.cnnSmallEncoded, epochs: 2, seed: 1 }, { outDir: `${dir}/small`, inputs: { train, validation: test }, ...quiet })
+      // each epoch's seconds are a measurement (the manifest's), joined back when the metrics are read with them
+      const metrics = yield* MetricsArtifact.read(`${dir}/small/metrics.arrow`, measurements)
+      assert.strictEqual((measurements.epochSeconds as Array<number>).length, 2)
+      assert.isTrue(Number.isNaN((yield* MetricsArtifact.read(`${dir}/small/metrics.arrow`)).epochs[0].seconds), "the file holds no timings")
       assert.deepStrictEqual(metrics.epochs.map((e) => e.epoch), [1, 2])
       assert.deepStrictEqual(metrics.epochs.map((e) => e.learningRate), [1e-3, 5e-4])
       for (const e of metrics.epochs) {
