@@ -185,15 +185,9 @@ const recordsOf = (table: Table, cols: Map<string, Array<unknown>>): Array<Recor
     return r
   })
 
-const parseSummary = (table: Table): unknown => {
-  const json = table.schema.metadata.get("growlab.summary")
-  if (json === undefined) return undefined
-  try {
-    return JSON.parse(json, reviver) as unknown
-  } catch {
-    return undefined
-  }
-}
+/** The summary's JSON, parsed (undefined when absent or not JSON). */
+const parseSummary = (table: Table) =>
+  Effect.try(() => JSON.parse(table.schema.metadata.get("growlab.summary") ?? "", reviver) as unknown).pipe(Effect.orElseSucceed(() => undefined))
 
 /** Reads a table strictly: every base column, the mapping columns when present, a complete summary. */
 export const fromTable = (file: string, table: Table) =>
@@ -202,7 +196,7 @@ export const fromTable = (file: string, table: Table) =>
     const cols = columnsOf(table)
     const missing = BASE.find((c) => !cols.has(c.name))
     if (missing) return yield* Effect.fail(new ArtifactError({ file, reason: "missing column", field: missing.name }))
-    const raw = parseSummary(table)
+    const raw = yield* parseSummary(table)
     if (raw === undefined) return yield* Effect.fail(new ArtifactError({ file, reason: "missing or invalid metadata", field: "growlab.summary" }))
     const summary = yield* Schema.decodeUnknown(Summary)(raw).pipe(
       Effect.mapError((e) => new ArtifactError({ file, reason: `invalid summary: ${e.message}`, field: "growlab.summary" })))
@@ -223,7 +217,7 @@ export interface Partial {
 export const fromTablePartial = (file: string, table: Table) =>
   Effect.gen(function*() {
     yield* expectKind(file, table, "expansion")
-    const raw = parseSummary(table)
+    const raw = yield* parseSummary(table)
     const summary: Record<string, unknown> = {}
     if (raw !== null && typeof raw === "object") {
       for (const [k, field] of Object.entries(Summary.fields)) {
