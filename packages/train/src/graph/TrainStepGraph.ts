@@ -18,18 +18,23 @@
  * Adam of flat and stateless is tf.train.adam's op sequence (bit-for-bit the same per element); stateful uses
  * ResourceApplyAdam (the same formula with ε_t, other float rounding). Signature `predict` maps x (and the weights,
  * except stateful) to logits.
+ *
+ * This module assembles the graph (inputs, weights, signatures); the parts live beside it: StepForward (layers),
+ * StepObjective (loss and dLogits), StepBackward (gradients), StepAdam (optimizers), GraphCache (the on-disk cache).
  */
-import { createHash } from "node:crypto"
-import * as fs from "node:fs"
-import * as os from "node:os"
-import * as path from "node:path"
 import { inferShapes, type LayerShapes, type ModelSpec, type WeightShape } from "@growlab/core/ModelSpec"
+import { defaultCacheDir, writeSavedModel } from "./GraphCache.js"
 import { attr, GraphBuilder, type FloatType, type Value } from "./GraphBuilder.js"
 import * as Proto from "./Proto.js"
 import { DT } from "./Proto.js"
+import * as StepAdam from "./StepAdam.js"
+import { backward } from "./StepBackward.js"
+import { forward } from "./StepForward.js"
+import { objective, type StepLoss } from "./StepObjective.js"
 
-/** Loss of the step: cross-entropy with the labels, or Loss.ts's a·KD + b·CE. */
-export type StepLoss = "ce" | { readonly kd: { readonly teacherWeight: number; readonly labelWeight: number; readonly temperature: number } }
+export { cacheKey, defaultCacheDir, writeSavedModel } from "./GraphCache.js"
+export { FILTER_GRAD_AS_CONV_MAX_AREA } from "./StepBackward.js"
+export type { StepLoss } from "./StepObjective.js"
 
 /**
  * "flat": weights and Adam slots are three flat float32 vectors fed and fetched every step (each weight a zero-copy
@@ -71,13 +76,6 @@ export interface StepGraphOptions {
    */
   readonly filterGradAsConv?: boolean
 }
-
-/**
- * Output positions (h'·w') up to which `filterGradAsConv` applies. Measured (one core, bfloat16, batch 32 and 128,
- * 64 or 128 channels): the forward-conv form takes 0.4–0.75× the time of Conv2DBackpropFilter at 4×4, 6×6 and 8×8
- * outputs, about the same at 10×10 and 1.1–1.3× at 13×13.
- */
-export const FILTER_GRAD_AS_CONV_MAX_AREA = 64
 
 export const defaultStepOptions: StepGraphOptions = { variant: "stateful", beta1: 0.9, beta2: 0.999, epsilon: 1e-7, loss: "ce", precision: "fp32" }
 
@@ -159,222 +157,6 @@ export const weightLayout = (spec: ModelSpec): WeightLayout => {
 
 const tensorName = (node: Value): string => node.includes(":") ? node : `${node}:0`
 
-interface Traced {
-  readonly input: Value
-  readonly output: Value
-  /** conv2d/dense: the ReLU was moved after the following max-pool (the layer's output is pre-activation). */
-  readonly reluDeferred?: boolean
-  /** maxPooling2d: the pool of the preceding layer's pre-activation, before the moved ReLU (output = relu(pooled)). */
-  readonly pooled?: Value
-}
-
-interface Forwarded {
-  /** float32 logits (cast from the compute type when it is bfloat16). */
-  readonly logits: Value
-  /** Per layer: its input and output values (of the layer's compute type). */
-  readonly trace: ReadonlyArray<Traced>
-}
-
-/**
- * Forward pass (training mode = inference mode for the supported layers). `w(name)` gives a weight's value.
- * With `reorderReluPool`, act = relu followed by a max-pool computes relu(maxpool(z)) instead of maxpool(relu(z)):
- * the same values (max and relu commute), and in the backward pass the ReLU gradient runs on the pooled tensor
- * (ties in a window: both route the gradient to an element equal to the window's max, and windows whose max is ≤ 0
- * get zero either way), so the gradients are the same too.
- * With `compute` bfloat16, layers from the first one with weights on run in bfloat16: its input is cast once, `w`
- * gives bfloat16 weights, and the logits are cast back to float32.
- */
-const forward = (g: GraphBuilder, layers: ReadonlyArray<LayerShapes>, x: Value, w: (name: string) => Value, reorderReluPool: boolean, compute: FloatType): Forwarded => {
-  const trace: Array<Traced> = []
-  const firstTrainable = layers.findIndex((l) => l.weights.length > 0)
-  let h = x
-  layers.forEach((l, i) => {
-    const layer = l.layer
-    if (i === firstTrainable && compute !== DT.float) h = g.within("to_compute", () => g.cast(h, DT.float, compute))
-    const input = h
-    const p = (param: string): Value => w(`${l.name}/${param}`)
-    g.computeIn(i >= firstTrainable ? compute : DT.float, () => g.within(l.name, () => {
-      switch (layer._tag) {
-        case "rescaling":
-          h = g.mul(h, g.scalar(layer.scale))
-          if (layer.offset !== 0) h = g.add(h, g.scalar(layer.offset))
-          break
-        case "dense":
-        case "conv2d": {
-          let z = layer._tag === "dense" ? g.matMul(h, p("kernel")) : g.conv2d(h, p("kernel"), layer.strides, layer.padding)
-          if (layer.useBias) z = g.biasAdd(z, p("bias"))
-          const defer = reorderReluPool && layer.activation === "relu" && layers[i + 1]?.layer._tag === "maxPooling2d"
-          h = defer ? z : activate(g, z, layer.activation)
-          trace.push({ input, output: h, reluDeferred: defer })
-          return
-        }
-        case "maxPooling2d": {
-          h = g.maxPool(h, layer.poolSize, layer.strides ?? layer.poolSize)
-          if (trace[i - 1]?.reluDeferred) {
-            const pooled = h
-            h = g.relu(pooled)
-            trace.push({ input, output: h, pooled })
-            return
-          }
-          break
-        }
-        case "flatten":
-          h = g.reshape(h, g.ints([-1, l.outputShape[0]]))
-          break
-        case "activation":
-          h = activate(g, h, layer.activation)
-          break
-        case "dropout":
-          break
-        case "batchNormalization":
-          throw new Error(`layer ${l.name}: batchNormalization is not supported by the graph path`)
-      }
-      trace.push({ input, output: h })
-    }))
-  })
-  return { logits: compute === DT.float ? h : g.within("to_float", () => g.cast(h, compute, DT.float)), trace }
-}
-
-const activate = (g: GraphBuilder, z: Value, a: string): Value => {
-  switch (a) {
-    case "linear": return z
-    case "relu": return g.relu(z)
-    case "tanh": return g.tanh(z)
-    case "sigmoid": return g.sigmoid(z)
-    case "softmax": return g.softmax(z)
-    default: throw new Error(`unknown activation ${a}`)
-  }
-}
-
-/** d(act(z))/dz · dy given y = act(z). */
-const activationGrad = (g: GraphBuilder, a: string, y: Value, dy: Value): Value => {
-  switch (a) {
-    case "linear": return dy
-    case "relu": return g.reluGrad(dy, y)
-    case "tanh": return g.tanhGrad(y, dy)
-    case "sigmoid": return g.sigmoidGrad(y, dy)
-    case "softmax": {
-      // dz = (dy − Σ_c dy·y) · y
-      const s = g.sum(g.mul(dy, y), [-1], true)
-      return g.mul(g.sub(dy, s), y)
-    }
-    default: throw new Error(`unknown activation ${a}`)
-  }
-}
-
-/**
- * Backward pass from the float32 dLogits; returns the float32 gradient of every trainable weight (by name). With
- * `compute` bfloat16 it runs in bfloat16 (dLogits cast down, each weight gradient cast up: the gradient of the
- * forward's casts).
- */
-const backward = (g: GraphBuilder, layers: ReadonlyArray<LayerShapes>, fwd: Forwarded, dLogits: Value, w: (name: string) => Value, compute: FloatType, filterGradAsConv: boolean): Map<string, Value> => {
-  if (compute === DT.float) return backwardIn(g, layers, fwd, dLogits, w, filterGradAsConv)
-  const dy = g.within("grad/to_compute", () => g.cast(dLogits, DT.float, compute))
-  const grads = g.computeIn(compute, () => backwardIn(g, layers, fwd, dy, w, filterGradAsConv))
-  return new Map([...grads].map(([name, grad]) => [name, g.within(`grad/to_float/${name}`, () => g.cast(grad, compute, DT.float))]))
-}
-
-const backwardIn = (g: GraphBuilder, layers: ReadonlyArray<LayerShapes>, fwd: Forwarded, dLogits: Value, w: (name: string) => Value, filterGradAsConv: boolean): Map<string, Value> => {
-  const grads = new Map<string, Value>()
-  const firstTrainable = layers.findIndex((l) => l.weights.length > 0)
-  let dy = dLogits
-  for (let i = layers.length - 1; i >= firstTrainable; i--) {
-    const l = layers[i]
-    const layer = l.layer
-    const { input, output, reluDeferred, pooled } = fwd.trace[i]
-    const needDx = i > firstTrainable
-    g.within(`grad/${l.name}`, () => {
-      switch (layer._tag) {
-        case "rescaling":
-          dy = g.mul(dy, g.scalar(layer.scale))
-          break
-        case "dense":
-        case "conv2d": {
-          const dz = reluDeferred ? dy : activationGrad(g, layer.activation, output, dy)
-          const asConv = layer._tag === "conv2d" && filterGradAsConv && layer.strides === 1 && layer.padding === "valid" &&
-            l.outputShape[0] * l.outputShape[1] <= FILTER_GRAD_AS_CONV_MAX_AREA
-          // TensorFlow's CPU BiasAddGrad accumulates bfloat16 in bfloat16 (measured: up to 27 % off for 5,000+ terms);
-          // in bfloat16 it stays only where oneDNN fuses it into Conv2DBackpropFilter (float32 accumulation), and
-          // elsewhere Sum (float accumulation, one final rounding) gives the bias gradient.
-          const fusedBiasGrad = layer._tag === "conv2d" && !asConv
-          if (layer.useBias) {
-            grads.set(`${l.name}/bias`, g.computeType === DT.float || fusedBiasGrad ? g.biasAddGrad(dz) : g.sum(dz, l.outputShape.map((_, a) => a), false))
-          }
-          const kernel = w(`${l.name}/kernel`)
-          if (layer._tag === "dense") {
-            grads.set(`${l.name}/kernel`, g.matMul(input, dz, true, false))
-            if (needDx) dy = g.matMul(dz, kernel, false, true)
-          } else {
-            const ks = l.weights.find((x) => x.param === "kernel")!.shape
-            grads.set(`${l.name}/kernel`, asConv ? filterGradient(g, input, dz) : g.conv2dBackpropFilter(input, g.ints(ks), dz, layer.strides, layer.padding))
-            if (needDx) dy = g.conv2dBackpropInput(g.shape(input), kernel, dz, layer.strides, layer.padding)
-          }
-          break
-        }
-        case "maxPooling2d":
-          if (pooled) dy = g.maxPoolGrad(input, pooled, g.reluGrad(dy, output), layer.poolSize, layer.strides ?? layer.poolSize)
-          else dy = g.maxPoolGrad(input, output, dy, layer.poolSize, layer.strides ?? layer.poolSize)
-          break
-        case "flatten":
-          dy = g.reshape(dy, g.shape(input))
-          break
-        case "activation":
-          dy = activationGrad(g, layer.activation, output, dy)
-          break
-        case "dropout":
-          break
-        case "batchNormalization":
-          throw new Error("unreachable")
-      }
-    })
-  }
-  return grads
-}
-
-/**
- * The weight gradient of a VALID, stride-1 Conv2D as a forward Conv2D: dW[i,j,c,o] = Σ_{n,h,w} x[n,h+i,w+j,c]·dz[n,h,w,o]
- * is the VALID convolution of x laid out as [c, H, W, n] (batch c, channels n) with dz as the filter [h', w', n, o],
- * which gives [c, kh, kw, o]; three transposes (oneDNN reorders) put the operands and result in place. The bias
- * gradient stays BiasAddGrad (Conv2DBackpropFilter + BiasAddGrad fuse into one oneDNN op only on the other path).
- */
-const filterGradient = (g: GraphBuilder, x: Value, dz: Value): Value =>
-  g.transpose(g.conv2d(g.transpose(x, [3, 1, 2, 0]), g.transpose(dz, [1, 2, 0, 3]), 1, "valid"), [1, 2, 0, 3])
-
-interface LossOut {
-  readonly loss: Value
-  readonly dLogits: Value
-}
-
-/** The objective of Loss.ts and its gradient with respect to the logits. */
-const objective = (g: GraphBuilder, loss: StepLoss, logits: Value, y: Value, teacher: { probs: Value; entropy: Value } | undefined): LossOut =>
-  g.within("loss", () => {
-    const n = g.sizeAsFloat(y, DT.int32)
-    // CE: SparseSoftmaxCrossEntropyWithLogits gives per-example losses and softmax(z) − onehot(y).
-    const ce = (): { value: Value; grad: Value } => {
-      const sce = g.op("SparseSoftmaxCrossEntropyWithLogits", [logits, y], { T: { kind: "type", value: DT.float }, Tlabels: { kind: "type", value: DT.int32 } })
-      return { value: g.mean(sce, [0]), grad: GraphBuilder.out(sce, 1) }
-    }
-    if (loss === "ce") {
-      const { value, grad } = ce()
-      return { loss: value, dLogits: g.div(grad, n) }
-    }
-    const { teacherWeight: a, labelWeight: b, temperature: t } = loss.kd
-    if (!teacher) throw new Error("distillation needs teacher inputs")
-    // KD = T²·mean(CE(p, z/T) − H(p)); ∂KD/∂z = (T/n)(softmax(z/T) − p)
-    const zt = g.div(logits, g.scalar(t))
-    const sce = g.op("SoftmaxCrossEntropyWithLogits", [zt, teacher.probs], { T: { kind: "type", value: DT.float } })
-    const kl = g.mean(g.sub(sce, teacher.entropy), [0])
-    const kd = g.mul(kl, g.scalar(t * t))
-    let value = g.mul(kd, g.scalar(a))
-    let grad = g.mul(GraphBuilder.out(sce, 1), g.scalar(a * t))
-    if (b !== 0) {
-      const c = ce()
-      value = g.add(value, g.mul(c.value, g.scalar(b)))
-      grad = g.add(grad, g.mul(c.grad, g.scalar(b)))
-    }
-    return { loss: value, dLogits: g.div(grad, n) }
-  })
-
 const inputShapeOf = (spec: ModelSpec): Array<number> => [-1, ...spec.inputShape]
 
 /** Builds the SavedModel of the training step of `spec`. Throws when `supports(spec)` is false. */
@@ -451,28 +233,12 @@ export const buildTrainStep = (spec: ModelSpec, options: StepGraphOptions): Step
   const grads = backward(g, layers, fwd, dLogits, readCompute, compute, options.filterGradAsConv ?? mixed)
   const correct = g.within("metrics", () => g.correctCount(fwd.logits, y))
 
-  const { beta1, beta2, epsilon } = options
   const signatures: Array<[string, Proto.SignatureDef]> = []
   const method = "tensorflow/serving/predict"
   if (!stateful) {
     output(step, "loss", loss, DT.float, [])
     output(step, "correct", correct, DT.int32, [])
-    // Adam, in tf.train.adam's op order (tfjs-core AdamOptimizer.applyGradients):
-    //   m' = m·β1 + g·(1−β1);  v' = v·β2 + g²·(1−β2);  w' = (m'/c1) / (sqrt(v'/c2) + ε) · (−lr) + w
-    // (elementwise, so running it over the flat vector gives the same bits per element).
-    const b1 = g.scalar(beta1)
-    const omb1 = g.scalar(1 - beta1)
-    const b2 = g.scalar(beta2)
-    const omb2 = g.scalar(1 - beta2)
-    const eps = g.scalar(epsilon)
-    const negLr = g.within("adam", () => g.neg(lr))
-    const adam = (w: Value, m: Value, v: Value, grad: Value) => {
-      const m2 = g.add(g.mul(m, b1), g.mul(grad, omb1))
-      const v2 = g.add(g.mul(v, b2), g.mul(g.square(grad), omb2))
-      const mHat = g.div(m2, s1)
-      const vHat = g.div(v2, s2)
-      return { w2: g.add(g.mul(g.div(mHat, g.add(g.sqrt(vHat), eps)), negLr), w), m2, v2 }
-    }
+    const adam = StepAdam.plain(g, options, lr, s1, s2)
     const gradOf = (name: string): Value => {
       const grad = grads.get(name)
       if (!grad) throw new Error(`no gradient for ${name}`)
@@ -480,15 +246,7 @@ export const buildTrainStep = (spec: ModelSpec, options: StepGraphOptions): Step
     }
     if (flatIn) {
       g.within("adam", () => {
-        // The gradients as one flat vector, zero in the padding (where w, m and v stay 0).
-        const parts: Array<Value> = []
-        segments.forEach((seg, i) => {
-          parts.push(g.reshape(gradOf(seg.name), g.ints([-1])))
-          const end = i + 1 < segments.length ? segments[i + 1].offset : flatSize
-          if (end > seg.offset + seg.size) parts.push(g.const(DT.float, [end - seg.offset - seg.size], new Array(end - seg.offset - seg.size).fill(0)))
-        })
-        const flatGrad = parts.length === 1 ? parts[0] : g.concat(parts, 0)
-        const { w2, m2, v2 } = adam(flatIn.w, flatIn.m, flatIn.v, flatGrad)
+        const { w2, m2, v2 } = adam(flatIn.w, flatIn.m, flatIn.v, StepAdam.flatGradient(g, segments, flatSize, gradOf))
         output(step, "w", w2, DT.float, [flatSize])
         output(step, "m", m2, DT.float, [flatSize])
         output(step, "v", v2, DT.float, [flatSize])
@@ -504,17 +262,7 @@ export const buildTrainStep = (spec: ModelSpec, options: StepGraphOptions): Step
       }
     }
   } else {
-    // ResourceApplyAdam: α = lr·sqrt(1−β2^t)/(1−β1^t); m += (g−m)(1−β1); v += (g²−v)(1−β2); w −= α·m/(sqrt(v)+ε_t).
-    // With ε_t = ε·sqrt(1−β2^t) this is tf.train.adam's w −= lr·m̂/(sqrt(v̂)+ε) (same math, other float rounding).
-    const b1 = g.scalar(beta1)
-    const b2 = g.scalar(beta2)
-    const updates: Array<Value> = []
-    for (const w of weights) {
-      const h = handles.get(w.name)!
-      updates.push(g.op("ResourceApplyAdam", [h.w, h.m, h.v, s1, s2, lr, b1, b2, epsT!, grads.get(w.name)!], {
-        T: attr.type(DT.float), use_locking: attr.b(false), use_nesterov: attr.b(false)
-      }, { name: `adam/${w.name}` }))
-    }
+    const updates = StepAdam.resource(g, options, weights.map((w) => ({ name: w.name, ...handles.get(w.name)!, grad: grads.get(w.name)! })), s1, s2, lr, epsT!)
     output(step, "loss", loss, DT.float, [], updates)
     output(step, "correct", correct, DT.int32, [], updates)
     // assign: sets weights and/or slots (feeds are optional per signature: run only the keys fed).
@@ -550,11 +298,6 @@ export const buildTrainStep = (spec: ModelSpec, options: StepGraphOptions): Step
   }
 }
 
-/** The cache key of a built step graph: a hash of its saved_model.pb (content-addressed, so never stale). */
-export const cacheKey = (savedModel: Uint8Array): string => createHash("sha256").update(savedModel).digest("hex").slice(0, 32)
-
-export const defaultCacheDir = (): string => process.env.GROWLAB_GRAPH_CACHE ?? path.join(os.tmpdir(), "growlab-graphs")
-
 /**
  * The directory of the step's SavedModel, built and written on first use (atomically: a temporary directory renamed
  * into place, so concurrent processes never see a partial model).
@@ -562,19 +305,3 @@ export const defaultCacheDir = (): string => process.env.GROWLAB_GRAPH_CACHE ?? 
 export const savedModelDir = (spec: ModelSpec, options: StepGraphOptions, cacheDir: string = defaultCacheDir()): string =>
   // Building is cheap (milliseconds); the cache saves rewriting files and keeps one directory per distinct graph.
   writeSavedModel(buildTrainStep(spec, options).savedModel, cacheDir)
-
-/** The directory of a built step graph's SavedModel in `cacheDir`, written (atomically) when absent. */
-export const writeSavedModel = (savedModel: Uint8Array, cacheDir: string = defaultCacheDir()): string => {
-  const dir = path.join(cacheDir, cacheKey(savedModel))
-  if (fs.existsSync(path.join(dir, "saved_model.pb"))) return dir
-  fs.mkdirSync(cacheDir, { recursive: true })
-  const tmp = fs.mkdtempSync(path.join(cacheDir, ".tmp-"))
-  fs.writeFileSync(path.join(tmp, "saved_model.pb"), savedModel)
-  try {
-    fs.renameSync(tmp, dir)
-  } catch (e) {
-    fs.rmSync(tmp, { recursive: true, force: true })
-    if (!fs.existsSync(path.join(dir, "saved_model.pb"))) throw e
-  }
-  return dir
-}
