@@ -32,6 +32,7 @@ import * as Evaluation from "./Evaluation.js"
 import * as Forward from "./Forward.js"
 import * as Loss from "./Loss.js"
 import * as FlatAdam from "./internal/adam.js"
+import * as BatchOps from "./internal/batchOps.js"
 import * as Native from "./internal/native.js"
 import * as GraphTrainer from "./graph/GraphTrainer.js"
 import * as Precision from "./Precision.js"
@@ -358,8 +359,8 @@ interface TeacherData {
   readonly entropy: tf.Tensor
 }
 
-const teacherData = (teacher: ModelArtifact.Model, x: tf.Tensor, distill: Loss.Distill, engine: Engine): TeacherData => {
-  const logits = Forward.logits(teacher, x, 500, { kernels: engine === "tfjs" ? "tfjs" : "native" })
+const teacherData = (teacher: ModelArtifact.Model, x: tf.Tensor, distill: Loss.Distill, ops: BatchOps.BatchOps): TeacherData => {
+  const logits = Forward.logits(teacher, x, 500, { kernels: ops.kernels })
   const { probs, entropy } = Loss.teacherTargets(logits, distill.temperature)
   return { logits, probs, entropy }
 }
@@ -370,8 +371,6 @@ const yieldToEventLoop: Effect.Effect<void> = Effect.async<void>((resume) => {
   return Effect.sync(() => clearImmediate(handle))
 })
 
-const gatherRows = (native: boolean, t: tf.Tensor, idx: tf.Tensor): tf.Tensor => native ? Native.gather(t, idx) : tf.gather(t, idx)
-
 /**
  * Trains `init` (its spec and weights) on `inputs.train`, validating on `inputs.validation` after every epoch.
  * Fails with TrainingDiverged on a non-finite loss; every tensor it made is disposed however it ends.
@@ -381,7 +380,7 @@ export const train = <P extends Precision.Precision = "fp32">(init: ModelArtifac
   const unsupported = Precision.check(options.precision ?? "fp32", engine, precisionReason(options.engine, init.spec))
   // (only fails when P admits a precision other than "fp32", where TrainError<P> includes PrecisionUnsupported)
   if (unsupported) return Effect.fail(unsupported as TrainError<P>)
-  const native = engine !== "tfjs"
+  const ops = BatchOps.forEngine(engine)
   const n = inputs.train.x.shape[0]
   const checkEvery = Math.max(1, options.checkEvery ?? 50)
   const shuffleRng = Random.make(options.seed, 1000)
@@ -392,7 +391,7 @@ export const train = <P extends Precision.Precision = "fp32">(init: ModelArtifac
     try {
       if (options.distill) {
         if (!inputs.teacher) throw new Error("distill is set but no teacher model was given")
-        teacher = teacherData(inputs.teacher, inputs.train.x, options.distill, engine)
+        teacher = teacherData(inputs.teacher, inputs.train.x, options.distill, ops)
       }
     } catch (e) {
       session.dispose()
@@ -435,22 +434,20 @@ export const train = <P extends Precision.Precision = "fp32">(init: ModelArtifac
         const begin = b * options.batchSize
         const size = Math.min(options.batchSize, n - begin)
         const next = tf.tidy(() => {
-          const idx = native ? Native.sliceRows(perm, begin, size) : tf.slice(perm, begin, size)
+          const idx = ops.sliceRows(perm, begin, size)
           const batch: Batch = {
-            x: gatherRows(native, inputs.train.x, idx),
-            y: gatherRows(native, inputs.train.y, idx),
+            x: ops.gather(inputs.train.x, idx),
+            y: ops.gather(inputs.train.y, idx),
             teacher: teacher && {
-              logits: gatherRows(native, teacher.logits, idx),
-              probs: gatherRows(native, teacher.probs, idx),
-              entropy: gatherRows(native, teacher.entropy, idx)
+              logits: ops.gather(teacher.logits, idx),
+              probs: ops.gather(teacher.probs, idx),
+              entropy: ops.gather(teacher.entropy, idx)
             }
           }
           const { loss, correct } = session.step(batch)
-          const weighted = native ? Native.mul(loss, tf.scalar(size)) : tf.mul(loss, size)
+          const weighted = ops.weigh(loss, size)
           if (!pending) return { loss: weighted, correct }
-          return native
-            ? { loss: Native.add(pending.loss, weighted), correct: Native.add(pending.correct, correct) }
-            : { loss: tf.add(pending.loss, weighted), correct: tf.add(pending.correct, correct) }
+          return { loss: ops.add(pending.loss, weighted), correct: ops.add(pending.correct, correct) }
         })
         if (pending) {
           pending.loss.dispose()
