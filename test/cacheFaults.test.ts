@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { spawn, spawnSync, type ChildProcess } from "node:child_process"
-import { appendFileSync, existsSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from "node:fs"
+import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { makeWorkspaceCopy, takeExecuted, runNx, type WorkspaceCopy } from "./workspaceCopy.js"
 
@@ -264,6 +264,21 @@ if (crash === "always" || (crash === "once" && process.env.GROWLAB_RUN_ATTEMPT =
     writeFileSync(join(ws.dir, "not-a-folder"), "")
     const blocked = ws.exec("node", ["tools/pipeline/growlab.mjs", "run", smoke, "data"], { GROWLAB_ARTIFACTS: "not-a-folder" })
     expect(blocked.code).toBe(1)
-    expect(blocked.output).toMatch(/not-a-folder\/smoke: cannot create the artifacts folder/)
+    expect(blocked.output).toMatch(/not-a-folder\/smoke: cannot create the artifacts folder: .*not-a-folder is a file, not a folder/)
+    // a read-only artifacts folder (Node's recursive mkdir calls it ENOENT): a read-only tmpfs, where this may mount one
+    const ro = join(ws.dir, "read-only")
+    mkdirSync(ro)
+    if (spawnSync("mount", ["-t", "tmpfs", "-o", "ro", "tmpfs", ro]).status === 0) {
+      try {
+        const r = ws.exec("node", ["tools/pipeline/growlab.mjs", "run", smoke, "data"], { GROWLAB_ARTIFACTS: "read-only" })
+        expect(r.code).toBe(1)
+        expect(r.output).toMatch(/read-only\/smoke: cannot create the artifacts folder: .*read-only is not writable \(a read-only filesystem\)/)
+        expect(r.output).not.toContain("ENOENT")
+      } finally {
+        spawnSync("umount", [ro])
+      }
+    } else {
+      console.warn("[cacheFaults] no read-only tmpfs here (mount needs root): only the file-instead-of-folder case was checked")
+    }
   })
 })

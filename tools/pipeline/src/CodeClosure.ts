@@ -10,7 +10,7 @@
  * files and tsconfigs that steer resolution) and reused while they are all unchanged.
  */
 import { createHash } from "node:crypto"
-import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs"
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, statSync, writeFileSync } from "node:fs"
 import { createRequire } from "node:module"
 import { dirname, join, posix, relative, sep } from "node:path"
 import * as Effect from "effect/Effect"
@@ -33,7 +33,7 @@ export interface Packages {
   readonly hash: string
 }
 
-const CACHE_FORMAT = 1
+const CACHE_FORMAT = 2
 
 const sha256 = (data: string | Uint8Array): string => createHash("sha256").update(data).digest("hex")
 const toPosix = (p: string): string => p.split(sep).join(posix.sep)
@@ -76,6 +76,21 @@ interface CacheEntry {
   readonly esbuild: string
   readonly module: string
   readonly closure: Closure
+  /**
+   * The names in each folder that holds a source of the closure: a file added beside them (an operator dropped into
+   * `operators/`, which a registry imports by pattern) changes no listed file, but may change the bundle.
+   */
+  readonly folders: Readonly<Record<string, string>>
+}
+
+/** A digest of each folder's sorted listing (names only). */
+const folderListings = (root: string, files: ReadonlyArray<string>): Record<string, string> => {
+  const out: Record<string, string> = {}
+  for (const dir of [...new Set(files.map((f) => posix.dirname(f)))].sort()) {
+    const full = join(root, dir)
+    out[dir] = existsSync(full) ? sha256(readdirSync(full).sort().join("\n")) : "missing"
+  }
+  return out
 }
 
 const readCache = (root: string, kind: string, module: string, esbuildVersion: string): Closure | undefined => {
@@ -89,6 +104,8 @@ const readCache = (root: string, kind: string, module: string, esbuildVersion: s
   }
   if (entry.format !== CACHE_FORMAT || entry.esbuild !== esbuildVersion || entry.module !== module) return undefined
   for (const f of entry.closure.files) if (digestOf(root, f.file) !== f.sha256) return undefined
+  const now = folderListings(root, Object.keys(entry.folders ?? {}).map((d) => `${d}/x`))
+  for (const [dir, digest] of Object.entries(entry.folders ?? {})) if (now[dir] !== digest) return undefined
   return entry.closure
 }
 
@@ -162,7 +179,7 @@ export const closureOf = (root: string, kind: string, entry: KindEntry) =>
         .sort((a, b) => (a.from + a.name < b.from + b.name ? -1 : 1))
     }
     yield* Effect.try({
-      try: () => writeCache(root, kind, { format: CACHE_FORMAT, esbuild: esbuild.version, module: entry.module, closure }),
+      try: () => writeCache(root, kind, { format: CACHE_FORMAT, esbuild: esbuild.version, module: entry.module, closure, folders: folderListings(root, inputs) }),
       catch: (e) => new KeyError({ part: "code", reason: `cannot write ${relative(root, cachePath(root, kind))}: ${(e as Error).message}` })
     })
     return closure

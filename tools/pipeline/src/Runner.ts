@@ -9,7 +9,9 @@
  *      moves it into place only on success, with a manifest of the key, its parts, inputs, outputs and measurements.
  * A failing or interrupted stage leaves no artifact and no temp folder behind.
  */
+import { accessSync, constants, existsSync, statSync } from "node:fs"
 import { hostname } from "node:os"
+import { dirname } from "node:path"
 import * as Effect from "effect/Effect"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Path from "@effect/platform/Path"
@@ -270,7 +272,8 @@ export const runInstance = (options: RunOptions) =>
     const pipelineDir = path.join(artifactsRoot, graph.pipeline)
     const host = hostname()
     yield* fs.makeDirectory(pipelineDir, { recursive: true }).pipe(
-      Effect.mapError((e) => new ArtifactError({ file: pipelineDir, reason: `cannot create the artifacts folder (${e.message})` }))
+      Effect.catchAll((e) => Effect.flatMap(unwritable(pipelineDir), (why) =>
+        Effect.fail(new ArtifactError({ file: pipelineDir, reason: `cannot create the artifacts folder: ${why ?? e.message}` }))))
     )
     yield* sweepStale(pipelineDir, inst.id, host)
     const tmpDir = path.join(pipelineDir, tempName("tmp", inst.id, host, process.pid))
@@ -334,6 +337,28 @@ export const runInstance = (options: RunOptions) =>
       return { manifest, kept: false }
     })
     return yield* work.pipe(Effect.onExit(() => fs.remove(tmpDir, { recursive: true, force: true }).pipe(Effect.ignore)))
+  })
+
+/**
+ * Why a folder cannot be created: the nearest existing ancestor is not a folder or not writable (read-only filesystem,
+ * permissions). Node's recursive mkdir reports all of these as ENOENT, which names the wrong problem.
+ */
+const unwritable = (dir: string) =>
+  Effect.sync((): string | undefined => {
+    let d = dir
+    while (!existsSync(d)) {
+      const up = dirname(d)
+      if (up === d) return undefined
+      d = up
+    }
+    if (!statSync(d).isDirectory()) return `${d} is a file, not a folder`
+    try {
+      accessSync(d, constants.W_OK)
+      return undefined
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code
+      return `${d} is not writable (${code === "EROFS" ? "a read-only filesystem" : code === "EACCES" || code === "EPERM" ? "permission denied" : code})`
+    }
   })
 
 /** The artifact folder's manifest when it was made with `key` and every output it lists is intact. */
