@@ -1,7 +1,10 @@
 /**
  * Opens an HTML file in headless Chromium (Debian's `chromium`) and checks it as a person would see it: every
  * `[data-figure]` is present and drawn (an SVG with a size, or an image that decoded), and nothing was logged as an
- * error (exceptions, console errors, refused or failed loads). Optionally saves a full-page screenshot.
+ * error (exceptions, console errors, refused or failed loads). It also measures the page as it opens: its height and
+ * where each figure starts (figures in a closed `<details>` are checked with it opened, and have no position).
+ * Optionally saves a screenshot of the page as it opens (full, or its first `screenshotHeight` pixels) and one PNG per
+ * figure (with every `<details>` opened).
  *
  * Chromium is driven over the DevTools protocol on a pipe (`--remote-debugging-pipe`: fd 3 in, fd 4 out,
  * NUL-terminated JSON), which needs no port and no npm browser download. `@effect/platform`'s Command cannot open
@@ -62,28 +65,67 @@ export interface FigureState {
   readonly height: number
   /** Drawn: an SVG with a non-empty box, or an image that decoded (naturalWidth > 0). */
   readonly ok: boolean
+  /** Pixels from the top of the page to the figure as the page opens; null when it is in a closed `<details>`. */
+  readonly top: number | null
 }
 
 export interface PageCheck {
   readonly title: string
   readonly figures: ReadonlyArray<FigureState>
   readonly tables: number
+  /** Height of the page as it opens (every `<details>` in its initial state), in CSS pixels at the check's width. */
+  readonly pageHeight: number
   /** Exceptions, console errors and failed loads, as text. */
   readonly errors: ReadonlyArray<string>
   /** Every console / log message (any level), for diagnostics. */
   readonly messages: ReadonlyArray<string>
   readonly screenshot?: string
+  /** One PNG per figure (`<id>.png`), when `figureScreenshots` named a folder. */
+  readonly figureScreenshots?: ReadonlyArray<string>
 }
 
+export interface CheckOptions {
+  /** Write a screenshot of the page as it opens here (PNG). */
+  readonly screenshot?: string
+  /** Only the first this many pixels of the page in the screenshot (default: the whole page). */
+  readonly screenshotHeight?: number
+  /** Write one PNG per figure into this folder, every `<details>` opened. */
+  readonly figureScreenshots?: string
+  /** Viewport width (default 1280; the height is 900). */
+  readonly width?: number
+  /** Bound on the whole session (default 60 s). */
+  readonly timeoutMs?: number
+}
+
+// Positions are measured as the page opens; then every closed <details> is opened to check the figures inside it, and
+// closed again (so a screenshot shows the page as a reader first sees it).
 const INSPECT = `(() => {
-  const figures = [...document.querySelectorAll("[data-figure]")].map((f) => {
-    const svg = f.querySelector("svg"); const img = f.querySelector("img");
-    if (svg) { const r = svg.getBoundingClientRect(); return { id: f.dataset.figure, type: "svg", width: r.width, height: r.height, ok: r.width > 0 && r.height > 0 && svg.childElementCount > 0 }; }
-    if (img) { return { id: f.dataset.figure, type: "img", width: img.naturalWidth, height: img.naturalHeight, ok: img.complete && img.naturalWidth > 0 }; }
-    return { id: f.dataset.figure, type: "none", width: 0, height: 0, ok: false };
+  const all = [...document.querySelectorAll("[data-figure]")];
+  const tops = all.map((f) => f.closest("details:not([open])") ? null : f.getBoundingClientRect().top + window.scrollY);
+  const pageHeight = document.documentElement.scrollHeight;
+  const closed = [...document.querySelectorAll("details:not([open])")];
+  for (const d of closed) d.open = true;
+  const figures = all.map((f, i) => {
+    const svg = f.querySelector("svg"); const img = f.querySelector("img"); const top = tops[i];
+    if (svg) { const r = svg.getBoundingClientRect(); return { id: f.dataset.figure, type: "svg", width: r.width, height: r.height, ok: r.width > 0 && r.height > 0 && svg.childElementCount > 0, top }; }
+    if (img) { return { id: f.dataset.figure, type: "img", width: img.naturalWidth, height: img.naturalHeight, ok: img.complete && img.naturalWidth > 0, top }; }
+    return { id: f.dataset.figure, type: "none", width: 0, height: 0, ok: false, top };
   });
-  return { title: document.title, figures, tables: document.querySelectorAll("table").length };
+  for (const d of closed) d.open = false;
+  return { title: document.title, figures, tables: document.querySelectorAll("table").length, pageHeight };
 })()`
+
+/** Every figure's box in page coordinates with every <details> opened (CLOSE_OPENED closes them again). */
+const FIGURE_BOXES = `(() => {
+  window.__growlabOpened = [...document.querySelectorAll("details:not([open])")];
+  for (const d of window.__growlabOpened) d.open = true;
+  return [...document.querySelectorAll("[data-figure]")].map((f) => {
+    const r = f.getBoundingClientRect();
+    return { id: f.dataset.figure, x: r.left + window.scrollX, y: r.top + window.scrollY, width: r.width, height: r.height };
+  });
+})()`
+
+const CLOSE_OPENED = `(() => { for (const d of window.__growlabOpened ?? []) d.open = false; return true; })()`
 
 interface Pending {
   readonly resolve: (v: any) => void
@@ -132,11 +174,8 @@ class Cdp {
 const describeArgs = (args: ReadonlyArray<{ value?: unknown; description?: string }>): string =>
   args.map((a) => (a.value !== undefined ? String(a.value) : a.description ?? "")).join(" ")
 
-/**
- * Loads `file` in headless Chromium and inspects it. `screenshot`: write a full-page PNG there.
- * `timeoutMs` bounds the whole session.
- */
-export const checkPage = (file: string, options: { readonly screenshot?: string; readonly width?: number; readonly timeoutMs?: number } = {}) =>
+/** Loads `file` in headless Chromium and inspects it (see CheckOptions for screenshots). */
+export const checkPage = (file: string, options: CheckOptions = {}) =>
   Effect.gen(function*() {
     const binary = yield* findChromium()
     const absolute = resolve(file)
@@ -147,7 +186,16 @@ export const checkPage = (file: string, options: { readonly screenshot?: string;
     })
   })
 
-const session = async (binary: string, file: string, options: { readonly screenshot?: string; readonly width?: number; readonly timeoutMs?: number }): Promise<PageCheck> => {
+/** A PNG of a region of the page (page coordinates, CSS pixels). */
+const capture = async (cdp: Cdp, sessionId: string, clip: { readonly x: number; readonly y: number; readonly width: number; readonly height: number }): Promise<Buffer> => {
+  const shot = await cdp.send("Page.captureScreenshot", {
+    format: "png", captureBeyondViewport: true,
+    clip: { x: clip.x, y: clip.y, width: Math.max(1, Math.ceil(clip.width)), height: Math.max(1, Math.ceil(clip.height)), scale: 1 }
+  }, sessionId)
+  return Buffer.from(shot.data, "base64")
+}
+
+const session = async (binary: string, file: string, options: CheckOptions): Promise<PageCheck> => {
   const profile = mkdtempSync(join(tmpdir(), "growlab-chromium-"))
   const child = spawn(binary, [...FLAGS, `--user-data-dir=${profile}`, "about:blank"], { stdio: ["ignore", "ignore", "pipe", "pipe", "pipe"] })
   let stderr = ""
@@ -199,20 +247,32 @@ const session = async (binary: string, file: string, options: { readonly screens
     await load
     const evaluated = await cdp.send("Runtime.evaluate", { expression: INSPECT, returnByValue: true }, sessionId)
     if (evaluated.exceptionDetails) throw new Error(`inspection failed: ${evaluated.exceptionDetails.text}`)
-    const state = evaluated.result.value as { title: string; figures: Array<FigureState>; tables: number }
+    const state = evaluated.result.value as { title: string; figures: Array<FigureState>; tables: number; pageHeight: number }
+    const { writeFileSync, mkdirSync } = await import("node:fs")
     if (options.screenshot) {
       const metrics = await cdp.send("Page.getLayoutMetrics", {}, sessionId)
       const size = metrics.cssContentSize ?? metrics.contentSize
-      const shot = await cdp.send("Page.captureScreenshot", {
-        format: "png", captureBeyondViewport: true,
-        clip: { x: 0, y: 0, width: Math.ceil(size.width), height: Math.ceil(size.height), scale: 1 }
-      }, sessionId)
-      const { writeFileSync } = await import("node:fs")
-      writeFileSync(options.screenshot, Buffer.from(shot.data, "base64"))
+      const height = Math.min(Math.ceil(size.height), options.screenshotHeight ?? Infinity)
+      writeFileSync(options.screenshot, await capture(cdp, sessionId, { x: 0, y: 0, width: size.width, height }))
+    }
+    const figureScreenshots: Array<string> = []
+    if (options.figureScreenshots) {
+      mkdirSync(options.figureScreenshots, { recursive: true })
+      const boxes = await cdp.send("Runtime.evaluate", { expression: FIGURE_BOXES, returnByValue: true }, sessionId)
+      for (const box of boxes.result.value as Array<{ id: string; x: number; y: number; width: number; height: number }>) {
+        const out = join(options.figureScreenshots, `${box.id.replace(/[^A-Za-z0-9_.-]+/g, "-")}.png`)
+        writeFileSync(out, await capture(cdp, sessionId, box))
+        figureScreenshots.push(out)
+      }
+      await cdp.send("Runtime.evaluate", { expression: CLOSE_OPENED, returnByValue: true }, sessionId)
     }
     closing = true
     await cdp.send("Browser.close").catch(() => undefined)
-    return { ...state, errors, messages, ...(options.screenshot ? { screenshot: options.screenshot } : {}) }
+    return {
+      ...state, errors, messages,
+      ...(options.screenshot ? { screenshot: options.screenshot } : {}),
+      ...(options.figureScreenshots ? { figureScreenshots } : {})
+    }
   }
   const gone = new Promise<void>((r) => {
     if (child.exitCode !== null || child.signalCode !== null) r()

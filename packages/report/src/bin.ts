@@ -3,8 +3,9 @@
  *
  *   npx tsx packages/report/src/bin.ts runs <pipeline> [--sort val_accuracy[:asc|:desc]] [--artifacts artifacts]
  *     a table of every run of a pipeline: the params that differ between runs and the headline metrics
- *   npx tsx packages/report/src/bin.ts check <report.html> [--screenshot page.png]
- *     opens a report in headless Chromium: every figure drawn, no console error (exit 1 otherwise)
+ *   npx tsx packages/report/src/bin.ts check <report.html> [--screenshot page.png [--screenshot-height 1800]] [--figures dir]
+ *     opens a report in headless Chromium: every figure drawn, no console error (exit 1 otherwise); prints the page's
+ *     height and where the first figure starts
  *
  * `--artifacts` falls back to GROWLAB_ARTIFACTS, then `artifacts`.
  */
@@ -46,15 +47,25 @@ const runs = Command.make("runs", {
 
 const check = Command.make("check", {
   report: Args.file({ name: "report.html", exists: "yes" }),
-  screenshot: Options.file("screenshot").pipe(Options.optional, Options.withDescription("save a full-page PNG here"))
+  screenshot: Options.file("screenshot").pipe(Options.optional, Options.withDescription("save a PNG of the page as it opens here")),
+  screenshotHeight: Options.integer("screenshot-height").pipe(Options.optional, Options.withDescription("only the first N pixels of the page in the screenshot")),
+  figures: Options.directory("figures").pipe(Options.optional, Options.withDescription("save one PNG per figure into this folder (collapsed sections opened)"))
 }, (args) =>
   Effect.gen(function*() {
-    const result = yield* Browser.checkPage(args.report, Option.isSome(args.screenshot) ? { screenshot: args.screenshot.value } : {})
+    const result = yield* Browser.checkPage(args.report, {
+      ...(Option.isSome(args.screenshot) ? { screenshot: args.screenshot.value } : {}),
+      ...(Option.isSome(args.screenshotHeight) ? { screenshotHeight: args.screenshotHeight.value } : {}),
+      ...(Option.isSome(args.figures) ? { figureScreenshots: args.figures.value } : {})
+    })
     const broken = result.figures.filter((f) => !f.ok)
-    yield* Console.log(`${result.title}: ${result.figures.length} figures (${broken.length} not drawn), ${result.tables} tables, ${result.errors.length} errors`)
+    const first = result.figures.find((f) => f.top !== null)
+    const collapsed = result.figures.filter((f) => f.top === null).length
+    yield* Console.log(`${result.title}: ${result.figures.length} figures (${broken.length} not drawn, ${collapsed} in collapsed sections), ${result.tables} tables, ${result.errors.length} errors`)
+    yield* Console.log(`page height ${Math.round(result.pageHeight)} px; first figure${first ? ` (${first.id}) at ${Math.round(first.top!)} px` : ": none shown open"}`)
     for (const f of broken) yield* Console.log(`  not drawn: ${f.id} (${f.type})`)
     for (const e of result.errors) yield* Console.log(`  error: ${e}`)
     if (result.screenshot) yield* Console.log(`screenshot: ${result.screenshot}`)
+    if (result.figureScreenshots) yield* Console.log(`figure screenshots: ${result.figureScreenshots.length} in ${Option.getOrElse(args.figures, () => "")}`)
     if (broken.length > 0 || result.errors.length > 0) {
       return yield* new StageFailure({ stage: "check", reason: "the report does not render cleanly" })
     }

@@ -56,6 +56,34 @@ layer(ReportLive, { timeout: 120_000 })("report in headless Chromium", (it) => {
         assert.isAbove(f.width, 7, f.id)
       }
       assert.isAtLeast(result.tables, 5)
+      // positions as the page opens: every figure is shown open, in document order, within the page
+      const tops = result.figures.map((f) => f.top)
+      assert.isTrue(tops.every((t) => t !== null && t > 0), `tops: ${tops.join(", ")}`)
+      assert.deepStrictEqual(tops, [...tops].sort((a, b) => a! - b!), "tops in document order")
+      assert.isAbove(result.pageHeight, tops[tops.length - 1]!)
+    }))
+
+  it.effect("checks a figure in a closed <details> opened, gives it no position, and screenshots each figure", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const { dir, file } = yield* Report
+      const html = yield* fs.readFileString(file)
+      const folded = html.replace(/(<figure id="fig-first-epoch"[\s\S]*?<\/figure>)/, "<details><summary>more</summary>$1</details>")
+      assert.notStrictEqual(folded, html, "the first-epoch figure was wrapped")
+      yield* fs.writeFileString(`${dir}/folded.html`, folded)
+      const open = yield* Browser.checkPage(file)
+      const result = yield* Browser.checkPage(`${dir}/folded.html`, { figureScreenshots: `${dir}/figures`, screenshot: `${dir}/top.png`, screenshotHeight: 700 })
+      const first = result.figures.find((f) => f.id === "first-epoch")!
+      assert.isNull(first.top)
+      assert.isTrue(first.ok, "drawn once its section is opened")
+      assert.isBelow(result.pageHeight, open.pageHeight, "the closed section takes less room")
+      assert.strictEqual(result.figureScreenshots!.length, result.figures.length)
+      const shot = yield* fs.readFile(`${dir}/figures/first-epoch.png`)
+      const size = (png: Uint8Array) => [new DataView(png.buffer, png.byteOffset).getUint32(16), new DataView(png.buffer, png.byteOffset).getUint32(20)]
+      const [w, h] = size(shot)
+      assert.isAbove(w, 100, "the figure's own box, opened")
+      assert.isAbove(h, 50)
+      assert.strictEqual(size(yield* fs.readFile(`${dir}/top.png`))[1], 700, "the screenshot is cut at screenshotHeight")
     }))
 
   it.effect("catches a figure that does not draw and a resource the page may not load", () =>
