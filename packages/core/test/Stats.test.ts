@@ -1,6 +1,13 @@
 import { describe, it, assert } from "@effect/vitest"
 import * as Stats from "../src/Stats.js"
 
+// Welch intervals, adjusted p-values and exact bootstrap intervals: test/support/statsReference.py (scipy 1.17.1,
+// numpy 2.4.6), an implementation independent of Stats.ts; the values it printed are hard-coded below.
+const A = [0.612, 0.634, 0.641, 0.628]
+const B = [0.655, 0.671, 0.649]
+const A3 = [0.7399, 0.7352, 0.7421]
+const B3 = [0.7140, 0.7158, 0.7122]
+
 // Reference values below come from scipy 1.17 (scipy.stats.t.ppf / t.cdf / ttest_ind(equal_var=False)).
 const close = (actual: number, expected: number, tol: number, what: string) =>
   assert.isBelow(Math.abs(actual - expected), tol, `${what}: expected ${expected}, got ${actual}`)
@@ -68,5 +75,96 @@ describe("Stats", () => {
     assert.isNaN(Stats.welchTest([1], [1, 2]).pValue)
     assert.strictEqual(Stats.welchTest([1, 1], [1, 1]).pValue, 1)
     assert.strictEqual(Stats.welchTest([1, 1], [2, 2]).pValue, 0)
+  })
+
+  it("Welch's interval for a difference of means matches scipy's ttest_ind(...).confidence_interval", () => {
+    const w = Stats.welchInterval(A, B)
+    close(w.lower, -0.053266925902041615, 1e-12, "lower")
+    close(w.upper, -0.0058997407646249785, 1e-12, "upper")
+    close(w.difference, Stats.mean(A) - Stats.mean(B), 1e-15, "difference")
+    const w90 = Stats.welchInterval(A3, B3, 0.9)
+    close(w90.lower, 0.01967213326543572, 1e-12, "lower, 90%")
+    close(w90.upper, 0.03046120006789764, 1e-12, "upper, 90%")
+    // the interval excludes 0 exactly when the test rejects at 1 - level
+    const p = Stats.welchTest(A, B).pValue
+    assert.isBelow(p, 0.05)
+    assert.isAbove(Stats.welchInterval(A, B, 1 - p / 2).upper, 0, "at level 1 - p/2 > 1 - p the interval reaches past 0")
+    assert.isNaN(Stats.welchInterval([1], [1, 2]).lower)
+    assert.deepStrictEqual(Stats.welchInterval([1, 1], [2, 2]), { difference: -1, level: 0.95, lower: -1, upper: -1 })
+  })
+
+  it("Holm–Bonferroni: step-down adjusted p-values, monotone in the raw ones, NaN not counted", () => {
+    const ps = [0.01, 0.04, 0.03, 0.005, NaN, 0.2, 0.04, 0.0001]
+    const want = [0.05, 0.12, 0.12, 0.03, NaN, 0.2, 0.12, 0.0007]
+    const got = Stats.holm(ps)
+    want.forEach((w, i) => (Number.isNaN(w) ? assert.isNaN(got[i]) : close(got[i], w, 1e-15, `holm[${i}]`)))
+    // monotone: a larger raw p never gets a smaller adjusted p; never below the raw p, never above 1
+    for (const [i, p] of ps.entries()) {
+      if (Number.isNaN(p)) continue
+      assert.isAtLeast(got[i], p)
+      assert.isAtMost(got[i], 1)
+      for (const [j, q] of ps.entries()) if (q > p) assert.isAtLeast(got[j], got[i], `holm(${q}) >= holm(${p})`)
+    }
+    // the step-down's running maximum: the largest p alone would get 1 × 0.035, below the 2 × 0.03 before it
+    assert.deepStrictEqual(Stats.holm([0.01, 0.03, 0.035]).map((v) => Number(v.toFixed(12))), [0.03, 0.06, 0.06])
+    assert.deepStrictEqual(Stats.holm([0.02, 0.02, 0.04]).map((v) => Number(v.toFixed(12))), [0.06, 0.06, 0.06], "ties")
+    assert.deepStrictEqual(Stats.holm([0.04, 0.011, 0.02]).map((v) => Number(v.toFixed(12))), [0.04, 0.033, 0.04])
+    assert.deepStrictEqual(Stats.holm([0.6, 0.9]), [1, 1], "capped at 1")
+    assert.deepStrictEqual(Stats.holm([0.3]), [0.3], "one test: unchanged")
+    assert.deepStrictEqual(Stats.holm([]), [])
+  })
+
+  it("Benjamini–Hochberg matches scipy's false_discovery_control(method='bh')", () => {
+    const ps = [0.01, 0.04, 0.03, 0.005, NaN, 0.2, 0.04, 0.0001]
+    const want = [0.023333333333333334, 0.04666666666666667, 0.04666666666666667, 0.0175, NaN, 0.2, 0.04666666666666667, 0.0007]
+    const got = Stats.benjaminiHochberg(ps)
+    want.forEach((w, i) => (Number.isNaN(w) ? assert.isNaN(got[i]) : close(got[i], w, 1e-15, `bh[${i}]`)))
+    assert.deepStrictEqual(Stats.adjust(ps, "benjamini-hochberg"), got)
+    assert.deepStrictEqual(Stats.adjust(ps, "holm"), Stats.holm(ps))
+    for (const [i, p] of ps.entries()) if (!Number.isNaN(p)) assert.isAtMost(got[i], Stats.holm(ps)[i], "BH never stricter than Holm")
+  })
+
+  it("quantiles of sorted values interpolate as numpy's default", () => {
+    const xs = [1, 2, 4, 8]
+    assert.strictEqual(Stats.quantileSorted(xs, 0), 1)
+    assert.strictEqual(Stats.quantileSorted(xs, 1), 8)
+    assert.strictEqual(Stats.quantileSorted(xs, 0.5), 3)
+    close(Stats.quantileSorted(xs, 0.9), 6.8, 1e-15, "np.percentile([1, 2, 4, 8], 90)")
+    assert.isNaN(Stats.quantileSorted([], 0.5))
+  })
+
+  it("bootstrap of a difference of means: exact enumeration matches numpy's, bounds inside the data's range", () => {
+    const e = Stats.bootstrapDifference(A3, B3)
+    assert.isTrue(e.exact)
+    assert.strictEqual(e.resamples, 729)
+    close(e.lower, 0.021199999999999997, 1e-12, "lower")
+    close(e.upper, 0.028566666666666518, 1e-12, "upper")
+    const e90 = Stats.bootstrapDifference(A, B, { level: 0.9 })
+    assert.strictEqual(e90.resamples, 6912)
+    close(e90.lower, -0.04241666666666666, 1e-12, "lower, 90%")
+    close(e90.upper, -0.017249999999999988, 1e-12, "upper, 90%")
+    // with three values a side the bootstrap interval is narrower than Welch's (it sees only their spread)
+    const w = Stats.welchInterval(A3, B3)
+    assert.isAbove(e.lower, w.lower)
+    assert.isBelow(e.upper, w.upper)
+    assert.isNaN(Stats.bootstrapDifference([1], [1, 2]).lower)
+  })
+
+  it("bootstrap of larger samples draws seeded resamples: the same seed gives the same interval, close to the exact one", () => {
+    // 4^4 · 4^4 = 65,536 resample pairs: drawn when `resamples` is smaller, enumerated when it is not
+    const a = [0.70, 0.72, 0.69, 0.75]
+    const b = [0.66, 0.71, 0.68, 0.65]
+    const exact = Stats.bootstrapDifference(a, b, { resamples: 65_536 })
+    assert.isTrue(exact.exact)
+    const drawn = Stats.bootstrapDifference(a, b, { resamples: 20_000, seed: 7 })
+    assert.isFalse(drawn.exact)
+    assert.strictEqual(drawn.resamples, 20_000)
+    assert.deepStrictEqual(Stats.bootstrapDifference(a, b, { resamples: 20_000, seed: 7 }), drawn, "deterministic for a seed")
+    assert.notDeepEqual(Stats.bootstrapDifference(a, b, { resamples: 20_000, seed: 8 }), drawn, "another seed draws other resamples")
+    assert.notDeepEqual(Stats.bootstrapDifference(a, b, { resamples: 20_000, seed: 7, stream: 1 }), drawn, "another stream too")
+    // Monte Carlo error of a 2.5% quantile from 20,000 draws: well under a tenth of the interval's width
+    const width = exact.upper - exact.lower
+    close(drawn.lower, exact.lower, width / 10, "drawn lower vs exact")
+    close(drawn.upper, exact.upper, width / 10, "drawn upper vs exact")
   })
 })
