@@ -156,12 +156,21 @@ export interface ReferenceRuns {
   readonly runs: ReadonlyArray<Runs.Run>
 }
 
+export interface TestOptions {
+  readonly level: number
+  readonly alpha: number
+  readonly correction: Stats.Correction
+  readonly bootstrap: { readonly resamples: number; readonly seed: number }
+}
+
 /**
  * Welch's t-test of each method against its references, for final, best and first-epoch validation accuracy
- * and final validation loss. A reference is summarised over as many epochs as the method trained (epoch-matched),
- * so a 50-epoch scratch reference is compared at epoch 10 with a 10-epoch grown model. Needs ≥ 2 runs on each side.
+ * and final validation loss, with Welch's and a bootstrap interval of the difference; the table's tests are one family,
+ * their p-values adjusted together (`correction`). A reference is summarised over as many epochs as the method trained
+ * (epoch-matched), so a 50-epoch scratch reference is compared at epoch 10 with a 10-epoch grown model. Needs ≥ 2 runs
+ * on each side.
  */
-export const significanceTable = (ms: ReadonlyArray<MethodStats>, referencesOf: (m: MethodStats) => ReadonlyArray<ReferenceRuns>, alpha: number): DataTable => {
+export const significanceTable = (ms: ReadonlyArray<MethodStats>, referencesOf: (m: MethodStats) => ReadonlyArray<ReferenceRuns>, options: TestOptions): DataTable => {
   const rows: Array<Record<string, string | number | boolean | null>> = []
   for (const m of ms) {
     if (m.isReference || m.group.runs.length < 2) continue
@@ -172,30 +181,50 @@ export const significanceTable = (ms: ReadonlyArray<MethodStats>, referencesOf: 
         const a = m.summaries.map(metric.pick)
         const b = ref.map(metric.pick)
         const w = Stats.welchTest(a, b)
+        const interval = Stats.welchInterval(a, b, options.level)
+        const boot = Stats.bootstrapDifference(a, b, { level: options.level, ...options.bootstrap, stream: rows.length })
         rows.push({
-          method: m.group.label, against: reference.label, metric: metric.title, mean: Stats.mean(a), reference: Stats.mean(b),
-          difference: w.difference, t: w.t, df: w.df, p: w.pValue, significant: Number.isNaN(w.pValue) ? null : w.pValue < alpha
+          method: m.group.label, against: reference.label, metric: metric.title, n: a.length, reference_n: b.length,
+          mean: Stats.mean(a), reference: Stats.mean(b),
+          difference: w.difference, difference_lower: interval.lower, difference_upper: interval.upper,
+          bootstrap_lower: boot.lower, bootstrap_upper: boot.upper,
+          t: w.t, df: w.df, p: w.pValue
         })
       }
     }
   }
+  const adjusted = Stats.adjust(rows.map((r) => r.p as number), options.correction)
+  rows.forEach((r, i) => {
+    r.p_adjusted = adjusted[i]
+    r.significant = Number.isNaN(adjusted[i]) ? null : adjusted[i] < options.alpha
+  })
+  const pct = `${Math.round(options.level * 100)}%`
+  const name = Stats.correctionName(options.correction)
+  const ns = rows.flatMap((r) => [r.n as number, r.reference_n as number])
   return {
     name: "significance",
     title: "Differences from the reference",
-    caption: `Welch's t-test (two-sided) of each method against its reference (the same configuration trained from scratch ` +
-      `when the report has one, else the separate reference), epoch-matched; significant means p < ${alpha}. ` +
-      "Methods with fewer than two runs are not tested.",
+    caption: `Welch's two-sided t-test of each method against its reference (the same configuration trained from scratch ` +
+      `when the report has one, else the separate reference), epoch-matched, ${ns.length === 0 ? "no test" : `${Math.min(...ns) === Math.max(...ns) ? `n = ${ns[0]}` : `n = ${Math.min(...ns)}–${Math.max(...ns)}`} runs a side (columns n)`}. ` +
+      `Difference = method − reference with Welch's ${pct} interval; the bootstrap ${pct} interval resamples each side's runs (percentile, ` +
+      `exact enumeration up to ${options.bootstrap.resamples} resample pairs, else seeded draws). p (adjusted): ${name} over the ` +
+      `${rows.length} tests of this table; significant means p (adjusted) < ${options.alpha}. Methods with fewer than two runs are not tested.`,
     columns: [
       { key: "method", title: "Method", format: "text" },
       { key: "against", title: "Reference", format: "text" },
       { key: "metric", title: "Metric", format: "text" },
+      { key: "n", title: "n", format: "int" },
+      { key: "reference_n", title: "Reference n", format: "int", detail: true },
       { key: "mean", title: "Mean", format: "fixed4" },
       { key: "reference", title: "Reference mean", format: "fixed4" },
-      { key: "difference", title: "Difference", format: "fixed4" },
-      { key: "t", title: "t", format: "fixed2" },
-      { key: "df", title: "df", format: "fixed2" },
+      { key: "difference", title: `Difference [${pct} CI]`, format: "fixed4", interval: { lower: "difference_lower", upper: "difference_upper" } },
+      { key: "bootstrap_lower", title: `Bootstrap ${pct} CI, lower`, format: "fixed4", detail: true },
+      { key: "bootstrap_upper", title: `Bootstrap ${pct} CI, upper`, format: "fixed4", detail: true },
+      { key: "t", title: "t", format: "fixed2", detail: true },
+      { key: "df", title: "df", format: "fixed2", detail: true },
       { key: "p", title: "p", format: "pvalue" },
-      { key: "significant", title: `p < ${alpha}`, format: "text" }
+      { key: "p_adjusted", title: `p (${options.correction === "holm" ? "Holm" : "BH"})`, format: "pvalue" },
+      { key: "significant", title: `Significant (adjusted p < ${options.alpha})`, format: "text" }
     ],
     rows
   }

@@ -1,7 +1,7 @@
 /**
  * A report table: typed columns and rows, rendered four ways from one definition — HTML and Markdown for reading
- * (formatted), CSV and Arrow for analysis (raw numbers, one column per value; a "± CI" companion becomes its own
- * column).
+ * (formatted, without the `detail` columns), CSV and Arrow for analysis (raw numbers, one column per value, every
+ * column; a "± CI" or "[lower, upper]" companion becomes its own column).
  */
 import { Float64, Schema as ArrowSchema, Table, Utf8, vectorFromArray } from "apache-arrow"
 
@@ -15,6 +15,10 @@ export interface Column {
   readonly format: Format
   /** Key of a ± half-width shown after the value (e.g. a 95% CI); also written as its own CSV/Arrow column. */
   readonly plusMinus?: string
+  /** Keys of an interval shown after the value as `[lower, upper]`; each also written as its own CSV/Arrow column. */
+  readonly interval?: { readonly lower: string; readonly upper: string }
+  /** Only in the CSV and Arrow files: left out of the HTML and Markdown tables, which stay narrow. */
+  readonly detail?: boolean
   readonly description?: string
 }
 
@@ -54,16 +58,24 @@ const plusMinusText = (v: Cell, format: Format): string => {
   return ` ± ${format === "percent" ? `${(v * 100).toFixed(2)}` : formatValue(v, format)}`
 }
 
+const intervalText = (lower: Cell, upper: Cell, format: Format): string =>
+  isNum(lower) && isNum(upper) ? ` [${formatValue(lower, format)}, ${formatValue(upper, format)}]` : ""
+
 export const cellText = (row: Readonly<Record<string, Cell>>, c: Column): string =>
-  formatValue(row[c.key], c.format) + (c.plusMinus ? plusMinusText(row[c.plusMinus], c.format) : "")
+  formatValue(row[c.key], c.format) + (c.plusMinus ? plusMinusText(row[c.plusMinus], c.format) : "") +
+  (c.interval ? intervalText(row[c.interval.lower], row[c.interval.upper], c.format) : "")
+
+/** The columns a reader sees (HTML and Markdown): every column but the `detail` ones. */
+export const shownColumns = (t: DataTable): ReadonlyArray<Column> => t.columns.filter((c) => !c.detail)
 
 export const escapeHtml = (s: string): string =>
   s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;")
 
 export const toHtml = (t: DataTable): string => {
-  const head = t.columns.map((c) => `<th${c.description ? ` title="${escapeHtml(c.description)}"` : ""}>${escapeHtml(c.title)}</th>`).join("")
+  const columns = shownColumns(t)
+  const head = columns.map((c) => `<th${c.description ? ` title="${escapeHtml(c.description)}"` : ""}>${escapeHtml(c.title)}</th>`).join("")
   const body = t.rows.map((r) =>
-    `<tr>${t.columns.map((c) => `<td class="${c.format === "text" ? "t" : "n"}">${escapeHtml(cellText(r, c))}</td>`).join("")}</tr>`).join("\n")
+    `<tr>${columns.map((c) => `<td class="${c.format === "text" ? "t" : "n"}">${escapeHtml(cellText(r, c))}</td>`).join("")}</tr>`).join("\n")
   return `<table id="table-${t.name}" data-table="${t.name}"><caption>${escapeHtml(t.caption)}</caption>\n` +
     `<thead><tr>${head}</tr></thead>\n<tbody>\n${body}\n</tbody></table>`
 }
@@ -71,17 +83,19 @@ export const toHtml = (t: DataTable): string => {
 const mdEscape = (s: string): string => s.replace(/\|/g, "\\|")
 
 export const toMarkdown = (t: DataTable): string => {
-  const head = `| ${t.columns.map((c) => mdEscape(c.title)).join(" | ")} |`
-  const rule = `|${t.columns.map((c) => (c.format === "text" ? "---" : "---:")).join("|")}|`
-  const body = t.rows.map((r) => `| ${t.columns.map((c) => mdEscape(cellText(r, c))).join(" | ")} |`)
+  const columns = shownColumns(t)
+  const head = `| ${columns.map((c) => mdEscape(c.title)).join(" | ")} |`
+  const rule = `|${columns.map((c) => (c.format === "text" ? "---" : "---:")).join("|")}|`
+  const body = t.rows.map((r) => `| ${columns.map((c) => mdEscape(cellText(r, c))).join(" | ")} |`)
   return [head, rule, ...body].join("\n")
 }
 
-/** The raw columns: every column, then each ± companion right after its value. */
+/** The raw columns: every column (detail ones included), then each ± or interval companion right after its value. */
 const rawColumns = (t: DataTable): Array<{ readonly key: string; readonly numeric: boolean }> =>
   t.columns.flatMap((c) => [
     { key: c.key, numeric: c.format !== "text" },
-    ...(c.plusMinus ? [{ key: c.plusMinus, numeric: true }] : [])
+    ...(c.plusMinus ? [{ key: c.plusMinus, numeric: true }] : []),
+    ...(c.interval ? [{ key: c.interval.lower, numeric: true }, { key: c.interval.upper, numeric: true }] : [])
   ])
 
 const csvField = (v: Cell): string => {

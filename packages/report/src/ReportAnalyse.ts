@@ -31,7 +31,11 @@ export interface Analysed {
   readonly referenceRunsOf: (g: Runs.Group) => Analysis.ReferenceRuns
   readonly matches: ReadonlyArray<Analysis.Match>
   readonly tables: {
+    /** Every claim with every number (written as CSV and Arrow). */
     readonly claims?: DataTable.DataTable
+    /** The claims that compare two selections, and those that set a published figure beside ours, as shown. */
+    readonly claimComparisons?: DataTable.DataTable
+    readonly claimFigures?: DataTable.DataTable
     readonly performance: DataTable.DataTable
     readonly significance: DataTable.DataTable
     readonly twins?: DataTable.DataTable
@@ -45,6 +49,8 @@ export interface Analysed {
   }
   /** The line under the title: runs, methods, repeats, references, sources. */
   readonly meta: string
+  /** One sentence counting the claims' verdicts (undefined without claims). */
+  readonly claimsTally: string | undefined
 }
 
 const fail = (stage: string, reason: string, field: string, expected: string, actual: string) =>
@@ -107,7 +113,8 @@ export const analyse = (params: Params, loaded: Loaded, stage: string) =>
       const inRun = inRunReferenceOf(m)
       return inRun ? [{ label: inRun.group.label, runs: inRun.group.runs }] : separateFor(m.group.vars).map(referenceRunsOf)
     }
-    const significance = Analysis.significanceTable(stats, testReferencesOf, params.alpha)
+    const testOptions = { level: params.level, alpha: params.alpha, correction: params.correction, bootstrap: params.bootstrap }
+    const significance = Analysis.significanceTable(stats, testReferencesOf, testOptions)
     const twinList = Twins.find(groups, params.repeatVar)
     const twins = twinList.length > 0 ? Twins.table(twinList, params.repeatVar) : undefined
     const matches = Analysis.scratchMatch(stats, (m) => separateFor(m.group.vars).map(referenceRunsOf))
@@ -137,7 +144,7 @@ export const analyse = (params: Params, loaded: Loaded, stage: string) =>
 
     // claims of a published study
     const pool = [...runs, ...referenceInput.filter((r) => !inRuns.has(r.path)), ...sourceRuns.filter((r) => !inRuns.has(r.path))]
-    const checked: Array<Claims.Checked> = []
+    const evaluated: Array<Claims.Evaluated> = []
     for (const [i, claim] of params.claims.entries()) {
       const a = Claims.select(pool, claim.select, params.repeatVar, claim.stage)
       if ("error" in a) return yield* fail(stage, `claim ${i + 1} selects no single method`, `params.claims.${i}.select`, `the runs of one method with ${JSON.stringify(claim.select)}`, a.error)
@@ -147,8 +154,10 @@ export const analyse = (params: Params, loaded: Loaded, stage: string) =>
         if ("error" in b) return yield* fail(stage, `claim ${i + 1} compares with no single method`, `params.claims.${i}.versus.select`, `the runs of one method with ${JSON.stringify(claim.versus.select)}`, b.error)
         versusRuns = b.runs
       }
-      checked.push(Claims.check(claim, a.runs, versusRuns, params.level, params.alpha))
+      evaluated.push(Claims.evaluate(claim, a.runs, versusRuns, { level: params.level, bootstrap: params.bootstrap, stream: i }))
     }
+
+    const checked = Claims.judge(evaluated, testOptions)
 
     const seeds = groups.map((g) => g.runs.length)
     const meta = `${runs.length} run${runs.length === 1 ? "" : "s"} of ${groups.length} method${groups.length === 1 ? "" : "s"}` +
@@ -162,12 +171,15 @@ export const analyse = (params: Params, loaded: Loaded, stage: string) =>
     return {
       groups, stats, methods, referenceGroups, referenceRunsOf, matches,
       tables: {
-        claims: checked.length > 0 ? Claims.claimsTable(checked, params.level) : undefined,
+        claims: checked.length > 0 ? Claims.claimsTable(checked, params.level, params.correction) : undefined,
+        claimComparisons: checked.some((c) => c.comparison) ? Claims.comparisonsView(checked, testOptions) : undefined,
+        claimFigures: checked.some((c) => !c.comparison) ? Claims.figuresView(checked, params.level) : undefined,
         performance, significance, twins, time, match, compute, timeToTarget,
         expansion: expansions.length > 0 ? Analysis.expansionTable(expansions) : undefined,
         curves: Analysis.curvesTable(stats),
         gradcam: gradcamTable(loaded)
       },
-      meta
+      meta,
+      claimsTally: checked.length > 0 ? Claims.tally(checked, testOptions) : undefined
     } satisfies Analysed
   })

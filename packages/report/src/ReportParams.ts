@@ -1,5 +1,6 @@
 /** The params of the `report` stage. */
 import * as Schema from "effect/Schema"
+import * as Stats from "@growlab/core/Stats"
 import * as Analysis from "./Analysis.js"
 import * as Claims from "./Claims.js"
 
@@ -18,8 +19,22 @@ export const Params = Schema.Struct({
   claims: Schema.optionalWith(Schema.Array(Claims.Claim), { default: () => [] }),
   /** Confidence level of the intervals. */
   level: Schema.optionalWith(Schema.Number.pipe(Schema.greaterThan(0.5), Schema.lessThan(1)), { default: () => 0.95 }),
-  /** Significance level of the Welch tests. */
+  /** Significance level of the Welch tests, applied to the adjusted p-values. */
   alpha: Schema.optionalWith(Schema.Number.pipe(Schema.greaterThan(0), Schema.lessThan(1)), { default: () => 0.05 }),
+  /**
+   * How the p-values of one family of tests are adjusted before a verdict: "holm" (Holm–Bonferroni, the family-wise
+   * error rate) or "benjamini-hochberg" (the false discovery rate). The families: the report's claims that compare two
+   * selections, and the tests of the differences-from-the-reference table.
+   */
+  correction: Schema.optionalWith(Schema.Literal(...Stats.Correction), { default: () => "holm" as const }),
+  /**
+   * The bootstrap interval of a difference of means: at most `resamples` resample pairs (enumerated exactly when there
+   * are no more than that, as with 3 runs a side: 729), else that many drawn with `seed`.
+   */
+  bootstrap: Schema.optionalWith(Schema.Struct({
+    resamples: Schema.optionalWith(Schema.Int.pipe(Schema.greaterThanOrEqualTo(100)), { default: () => 10_000 }),
+    seed: Schema.optionalWith(Schema.Int.pipe(Schema.nonNegative()), { default: () => 0 })
+  }), { default: () => ({ resamples: 10_000, seed: 0 }) }),
   sortBy: Schema.optionalWith(Schema.Literal(...Analysis.SortKey), { default: () => "val_accuracy" as const }),
   /** Which weight heatmaps of the expansions to embed: all, only the expanded kernels ("after"), or none. */
   weightFigures: Schema.optionalWith(Schema.Literal("all", "after", "none"), { default: () => "all" as const }),

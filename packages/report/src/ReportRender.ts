@@ -152,7 +152,16 @@ export const render = (params: Params, loaded: Loaded, a: Analysed, title: strin
     const t = a.tables
     const { curveBlocks, firstEpoch, timeBars } = yield* curveSections(params, a)
     const sections: Array<Html.Section> = []
-    if (t.claims) sections.push({ id: "claims", title: "The study's claims", blocks: [{ _tag: "table", table: t.claims }] })
+    if (t.claims) {
+      sections.push({
+        id: "claims", title: "The study's claims",
+        blocks: [
+          { _tag: "paragraph", text: a.claimsTally ?? "" },
+          ...(t.claimComparisons ? [{ _tag: "table", table: t.claimComparisons } as Html.Block] : []),
+          ...(t.claimFigures ? [{ _tag: "table", table: t.claimFigures } as Html.Block] : [])
+        ]
+      })
+    }
     sections.push({
       id: "performance",
       title: "Performance",
@@ -178,7 +187,9 @@ export const render = (params: Params, loaded: Loaded, a: Analysed, title: strin
     const figures = Html.figuresOf(sections)
     const markdown = [
       `# ${title}`, "", a.meta, "",
-      ...tables.filter((x) => x.name !== "curves").flatMap((x) => [`## ${x.title}`, "", x.caption, "", DataTable.toMarkdown(x), ""]),
+      ...tables.filter((x) => x.name !== "curves").flatMap((x) => x.name === "claims"
+        ? [`## ${x.title}`, "", a.claimsTally ?? "", "", ...[t.claimComparisons, t.claimFigures].flatMap((v) => v ? [`### ${v.title}`, "", v.caption, "", DataTable.toMarkdown(v), ""] : [])]
+        : [`## ${x.title}`, "", x.caption, "", DataTable.toMarkdown(x), ""]),
       "## Figures", "", `In report.html: ${figures.map((f) => f.id).join(", ")}.`, ""
     ].join("\n")
     return { html: Html.render(title, a.meta, sections), markdown, tables, figures } satisfies Rendered

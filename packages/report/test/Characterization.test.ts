@@ -2,8 +2,10 @@
  * Characterization of the `report` stage: on fixed inputs (synthetic runs, a separate reference and source runs, real
  * expansion artifacts of the expand and net2wider stages in fixtures/expansions/, a Grad-CAM artifact, claims) the
  * stage must write byte-identical outputs (report.html, summary.md and every table as CSV and Arrow):
- * fixtures/report-characterization.json holds their sha256, recorded before ReportStage was split into
- * load → analyse → render. GROWLAB_WRITE_CHARACTERIZATION=1 records it again (that run fails on purpose).
+ * fixtures/report-characterization.json holds their sha256, first recorded before ReportStage was split into
+ * load → analyse → render, recorded again only with a change meant to change the outputs (issue #22: adjusted p-values
+ * and intervals, then the layout), in the same commit. GROWLAB_WRITE_CHARACTERIZATION=1 records it again (that run
+ * fails on purpose).
  */
 import { describe, it, assert } from "@effect/vitest"
 import * as Effect from "effect/Effect"

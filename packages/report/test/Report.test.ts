@@ -88,7 +88,20 @@ describe("report stage", () => {
       const row = sig.find((r) => r.method === "diagonal" && r.metric === "val accuracy")!
       close(Number(row.p), 0.024263439051193075, 1e-10, "Welch p")
       close(Number(row.t), -3.280154358937713, 1e-10, "Welch t")
-      assert.strictEqual(row.significant, "true")
+      // scipy's ttest_ind(..., equal_var=False).confidence_interval(0.95)
+      close(Number(row.difference_lower), -0.053266925902041615, 1e-12, "Welch interval, lower")
+      close(Number(row.difference_upper), -0.0058997407646249785, 1e-12, "Welch interval, upper")
+      assert.deepStrictEqual([row.n, row.reference_n], ["4", "3"])
+      // the table's four tests are one family: Holm-adjusted, and significance is read from the adjusted p
+      assert.strictEqual(sig.length, 4)
+      // (from the Arrow file: the metric "val accuracy, epoch 1" holds a comma this test's CSV reader does not parse)
+      const tests = tableFromIPC(readFileSync(`${dir}/out/tables/significance.arrow`)).toArray().map((r) => r.toJSON() as Record<string, number | string>)
+      const adjusted = Stats.holm(tests.map((r) => Number(r.p)))
+      tests.forEach((r, i) => {
+        close(Number(r.p_adjusted), adjusted[i], 1e-15, `adjusted p of ${r.metric}`)
+        assert.strictEqual(r.significant, String(adjusted[i] < 0.05))
+      })
+      assert.isAbove(Number(row.p_adjusted), 0.05, "0.0243 alone, not among four tests")
       assert.isUndefined(sig.find((r) => r.method === "envelope"), "a single run is not tested")
       // time per epoch: mean, variance, min, max over every epoch of every run
       // (a run's seconds are its manifest's measurements, bound beside its metrics)
