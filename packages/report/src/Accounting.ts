@@ -174,3 +174,27 @@ export const timeToTargetTable = (
     rows
   }
 }
+
+/** A method's mean training FLOPs (the reused small model's or teacher's included) and final validation accuracy. */
+export const costPoint = (g: Runs.Group, costs: ReadonlyMap<Runs.Run, RunCost>, level: number) => {
+  const ci = Stats.confidenceInterval(g.runs.map((r) => Runs.summarize(r.metrics).finalValAccuracy), level)
+  return {
+    method: g.label,
+    flops: meanOf(g.runs.map((r) => ((c) => c.flops + c.reusedFlops)(costs.get(r)!))),
+    mean: ci.mean, lo: ci.lower, hi: ci.upper, runs: g.runs.length
+  }
+}
+
+/**
+ * A reference's accuracy against compute, epoch by epoch: the mean validation accuracy after e epochs (epochs every run
+ * reached) against the mean training FLOPs of e epochs (reused training included).
+ */
+export const costCurve = (g: Runs.Group, costs: ReadonlyMap<Runs.Run, RunCost>) => {
+  const cs = g.runs.map((r) => costs.get(r)!)
+  const perEpoch = meanOf(cs.map((c) => c.flopsPerEpoch))
+  const reused = meanOf(cs.map((c) => c.reusedFlops))
+  const points = Runs.byEpoch(g.runs, (e) => e.valAccuracy)
+    .filter((e) => e.values.length === g.runs.length)
+    .map((e, i) => ({ epoch: e.epoch, flops: reused + (i + 1) * perEpoch, mean: Stats.mean(e.values) }))
+  return { method: g.label, points }
+}

@@ -87,8 +87,8 @@ export const performanceTable = (ms: ReadonlyArray<MethodStats>, level: number, 
     { key: "epochs", title: "Epochs", format: "int" },
     withCi("val_accuracy", "Val acc", "percent", `final-epoch validation accuracy, mean ± ${pct} CI half-width over runs`),
     withCi("val_loss", "Val loss", "fixed4"),
-    withCi("train_accuracy", "Train acc", "percent"),
-    withCi("train_loss", "Train loss", "fixed4"),
+    { ...withCi("train_accuracy", "Train acc", "percent"), detail: true },
+    { ...withCi("train_loss", "Train loss", "fixed4"), detail: true },
     withCi("first_val_accuracy", "Val acc, epoch 1", "percent"),
     withCi("best_val_accuracy", "Best val acc", "percent"),
     { key: "best_epoch", title: "Best at epoch", format: "fixed2" },
@@ -117,11 +117,37 @@ export const performanceTable = (ms: ReadonlyArray<MethodStats>, level: number, 
     name: "performance",
     title: "Performance",
     caption: `Final-epoch metrics per method, sorted by ${sortedBy.replace(/_/g, " ")}` +
-      (anyRepeat ? `; with two or more runs, mean ± ${pct} confidence half-width (Student t)` : "") + ".",
+      (anyRepeat ? `; with two or more runs, mean ± ${pct} confidence half-width (Student t over the n runs of the Runs column)` : "") +
+      ". Training accuracy and loss are in performance.csv.",
     columns,
     rows
   }
 }
+
+/** Every run's own numbers (the repeats behind each mean): final, best and first-epoch validation accuracy, loss, seconds. */
+export const runsTable = (ms: ReadonlyArray<MethodStats>, repeatVar: string): DataTable => ({
+  name: "runs",
+  title: "Every run",
+  caption: `Each run of each method (its '${repeatVar}' tells the repeats apart): the numbers the means and tests of this report are made of.`,
+  columns: [
+    { key: "method", title: "Method", format: "text" },
+    { key: "repeat", title: repeatVar, format: "text" },
+    { key: "epochs", title: "Epochs", format: "int" },
+    { key: "val_accuracy", title: "Val acc", format: "percent" },
+    { key: "best_val_accuracy", title: "Best val acc", format: "percent" },
+    { key: "first_val_accuracy", title: "Val acc, epoch 1", format: "percent" },
+    { key: "val_loss", title: "Val loss", format: "fixed4" },
+    { key: "seconds", title: "Training s", format: "seconds" }
+  ],
+  rows: ms.flatMap((m) => m.group.runs.map((r, i) => {
+    const s = m.summaries[i]
+    return {
+      method: label(m), repeat: String(r.vars[repeatVar] ?? Runs.baseStage(r.stage)), epochs: s.epochs,
+      val_accuracy: s.finalValAccuracy, best_val_accuracy: s.bestValAccuracy, first_val_accuracy: s.firstValAccuracy,
+      val_loss: s.finalValLoss, seconds: s.totalSeconds
+    }
+  }))
+})
 
 /** Time per epoch (seconds): mean, variance, min and max over every epoch of every run, as the study tabulated. */
 export const timeTable = (ms: ReadonlyArray<MethodStats>, referenceOf: (m: MethodStats) => MethodStats | undefined = () => ms.find((m) => m.isReference)): DataTable => {

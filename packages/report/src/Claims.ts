@@ -186,7 +186,7 @@ export const tally = (checked: ReadonlyArray<Checked>, options: { readonly alpha
     parts.push(`${count(comparisons.length, "comparison")}: ${of("holds")} hold, ${of("reversed")} reversed, ${ns.length} not significant` +
       (ns.length > 0 ? ` (${ns.filter((c) => c.comparison!.claimedWay).length} of them in the claimed direction)` : "") +
       (of("untested") > 0 ? `, ${of("untested")} untested (fewer than 2 runs a side)` : "") +
-      ` — Welch's two-sided t-test, p adjusted by ${Stats.correctionName(options.correction)} over the ${tested} tested, α = ${options.alpha}`)
+      ` (Welch's t-test, ${Stats.correctionName(options.correction)}-adjusted p < ${options.alpha} over the ${tested} tested)`)
   }
   if (figures.length > 0) {
     parts.push(`${count(figures.length, "published figure")}: ${of("inside")} inside our confidence interval, ${of("higher")} ours higher, ${of("lower")} ours lower` +
@@ -206,11 +206,11 @@ const thousands = (n: number): string => String(n).replace(/\B(?=(\d{3})+(?!\d))
 const bootstrapNote = (checked: ReadonlyArray<Checked>, bootstrap: EvaluateOptions["bootstrap"]): string => {
   const boots = checked.flatMap((c) => (c.comparison && c.comparison.bootstrap.resamples > 0 ? [c.comparison.bootstrap] : []))
   if (boots.length === 0) return ""
-  const exact = boots.every((b) => b.exact) ? "every resample enumerated (exact)" : boots.some((b) => b.exact)
-    ? `exact where the resamples number at most ${thousands(bootstrap.resamples)}, else ${thousands(bootstrap.resamples)} seeded draws (seed ${bootstrap.seed})`
-    : `${thousands(bootstrap.resamples)} seeded draws (seed ${bootstrap.seed})`
-  return ` The bootstrap interval is the percentile interval of the difference of means, each side resampled with replacement, ${exact}; ` +
-    "with so few runs it only sees their spread and is narrower than Welch's, which is the one to rely on."
+  const how = boots.every((b) => b.exact) ? "every resample enumerated" : boots.some((b) => b.exact)
+    ? `enumerated up to ${thousands(bootstrap.resamples)} resamples, else ${thousands(bootstrap.resamples)} drawn with seed ${bootstrap.seed}`
+    : `${thousands(bootstrap.resamples)} resamples drawn with seed ${bootstrap.seed}`
+  return ` Bootstrap: percentile interval, each side's runs resampled with replacement (${how}); with so few runs it sees only ` +
+    "their spread and is narrower than Welch's."
 }
 
 /**
@@ -276,22 +276,29 @@ export const claimsTable = (checked: ReadonlyArray<Checked>, level: number, corr
 export const comparisonsView = (checked: ReadonlyArray<Checked>, options: { readonly level: number; readonly alpha: number; readonly correction: Stats.Correction; readonly bootstrap: EvaluateOptions["bootstrap"] }): DataTable => {
   const rows = checked.filter((c) => c.comparison)
   const pct = `${Math.round(options.level * 100)}%`
-  const name = Stats.correctionName(options.correction)
+  const ns = rows.flatMap((c) => [c.ours.n, c.versus!.n])
+  // with one n throughout, the caption says it once
+  const uniform = ns.every((n) => n === ns[0])
+  // each side's mean (its interval is in claims.csv: the difference's interval is the comparison's); the study's figure
+  const side = (ci: Stats.ConfidenceInterval, metric: ClaimMetric, published: number | undefined) =>
+    show(ci.mean, metric) + (uniform ? "" : ` (n=${ci.n})`) + (published === undefined ? "" : `; study ${show(published, metric)}`)
+  const short = options.correction === "holm" ? "Holm" : "BH"
   return {
     name: "claim_comparisons",
     title: "Comparisons",
-    caption: `${nRange(rows.flatMap((c) => [c.ours.n, c.versus!.n]))} runs per selection (in brackets). Means ± ${pct} confidence half-width ` +
-      `(Student t). Difference = ours − versus (accuracy in percentage points) with Welch's ${pct} interval and a bootstrap ${pct} interval. ` +
-      `p: Welch's two-sided t-test; p (${name}): adjusted over the ${rows.filter((c) => !Number.isNaN(c.pAdjusted)).length} tested comparisons of this report. ` +
-      `A comparison holds or is reversed when its adjusted p < ${options.alpha}.` + bootstrapNote(rows, options.bootstrap),
+    caption: `${nRange(ns)} runs per selection${uniform ? "" : " (in brackets)"}; ours and versus: means over the runs (with their ${pct} ` +
+      "intervals in claims.csv). " +
+      `Difference = ours − versus (accuracy in percentage points) with Welch's ${pct} interval. p: Welch's two-sided t-test; ` +
+      `p (${short}): ${Stats.correctionName(options.correction)} over the ${rows.filter((c) => !Number.isNaN(c.pAdjusted)).length} tested comparisons ` +
+      `of this report; a claim holds (or is reversed) when p (${short}) < ${options.alpha}.` + bootstrapNote(rows, options.bootstrap),
     columns: [
       { key: "claim", title: "Claim", format: "text" },
       { key: "ours", title: "Ours", format: "text" },
       { key: "versus", title: "Versus", format: "text" },
-      { key: "difference", title: `Difference [${pct} CI, Welch]`, format: "text" },
-      { key: "bootstrap", title: `Bootstrap ${pct} CI`, format: "text" },
+      { key: "difference", title: `Difference [${pct} CI, Welch]`, format: "text", nowrap: true },
+      { key: "bootstrap", title: `Bootstrap ${pct} CI`, format: "text", nowrap: true },
       { key: "p", title: "p", format: "pvalue" },
-      { key: "p_adjusted", title: `p (${options.correction === "holm" ? "Holm" : "BH"})`, format: "pvalue" },
+      { key: "p_adjusted", title: `p (${short})`, format: "pvalue" },
       { key: "verdict", title: "Verdict", format: "text" }
     ],
     rows: rows.map((c) => {
@@ -299,8 +306,8 @@ export const comparisonsView = (checked: ReadonlyArray<Checked>, options: { read
       const vm = c.claim.versus?.metric ?? c.claim.metric
       return {
         claim: c.claim.claim,
-        ours: withCi(c.ours, c.claim.metric) + (c.claim.published === undefined ? "" : `; study ${show(c.claim.published, c.claim.metric)}`),
-        versus: withCi(c.versus!, vm) + (c.claim.versus?.published === undefined ? "" : `; study ${show(c.claim.versus.published, vm)}`),
+        ours: side(c.ours, c.claim.metric, c.claim.published),
+        versus: side(c.versus!, vm, c.claim.versus?.published),
         difference: differenceText(k.test.difference, k.interval.lower, k.interval.upper, c.claim.metric),
         bootstrap: Number.isNaN(k.bootstrap.lower) ? "–" : `[${signed(k.bootstrap.lower, c.claim.metric)}, ${signed(k.bootstrap.upper, c.claim.metric)}]${unit(c.claim.metric)}`,
         p: k.test.pValue, p_adjusted: c.pAdjusted, verdict: c.verdict

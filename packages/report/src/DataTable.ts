@@ -19,6 +19,8 @@ export interface Column {
   readonly interval?: { readonly lower: string; readonly upper: string }
   /** Only in the CSV and Arrow files: left out of the HTML and Markdown tables, which stay narrow. */
   readonly detail?: boolean
+  /** Keep a text cell on one line in the HTML (short numbers with units, like intervals). */
+  readonly nowrap?: boolean
   readonly description?: string
 }
 
@@ -75,7 +77,7 @@ export const toHtml = (t: DataTable): string => {
   const columns = shownColumns(t)
   const head = columns.map((c) => `<th${c.description ? ` title="${escapeHtml(c.description)}"` : ""}>${escapeHtml(c.title)}</th>`).join("")
   const body = t.rows.map((r) =>
-    `<tr>${columns.map((c) => `<td class="${c.format === "text" ? "t" : "n"}">${escapeHtml(cellText(r, c))}</td>`).join("")}</tr>`).join("\n")
+    `<tr>${columns.map((c) => `<td class="${c.format === "text" ? (c.nowrap ? "t nw" : "t") : "n"}">${escapeHtml(cellText(r, c))}</td>`).join("")}</tr>`).join("\n")
   return `<table id="table-${t.name}" data-table="${t.name}"><caption>${escapeHtml(t.caption)}</caption>\n` +
     `<thead><tr>${head}</tr></thead>\n<tbody>\n${body}\n</tbody></table>`
 }

@@ -18,7 +18,9 @@ export type Block =
   | { readonly _tag: "table"; readonly table: DataTable }
   | { readonly _tag: "figure"; readonly figure: Figure }
   | { readonly _tag: "gallery"; readonly figures: ReadonlyArray<Figure> }
-  | { readonly _tag: "paragraph"; readonly text: string }
+  | { readonly _tag: "paragraph"; readonly text: string; readonly lead?: boolean }
+  /** A collapsible part (closed unless `open`): long tables, secondary figures. */
+  | { readonly _tag: "details"; readonly summary: string; readonly blocks: ReadonlyArray<Block>; readonly open?: boolean }
 
 export interface Section {
   readonly id: string
@@ -29,7 +31,7 @@ export interface Section {
 export const CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 
 const STYLE = `
-body { font: 14px/1.45 Helvetica, Arial, sans-serif; color: #222; margin: 0 auto; max-width: 1180px; padding: 16px 28px 64px; }
+body { font: 14px/1.45 Helvetica, Arial, sans-serif; color: #222; margin: 0 auto; max-width: 1220px; padding: 16px 28px 64px; }
 h1 { font-size: 24px; margin-bottom: 4px; } h2 { font-size: 19px; margin-top: 36px; border-bottom: 1px solid #ddd; padding-bottom: 4px; }
 .meta { color: #666; margin-top: 0; } nav { margin: 12px 0 8px; } nav a { margin-right: 14px; color: #1f5fa8; text-decoration: none; }
 table { border-collapse: collapse; margin: 12px 0 20px; font-size: 13px; } caption { text-align: left; color: #555; padding-bottom: 6px; max-width: 1100px; }
@@ -38,6 +40,10 @@ td.n { text-align: right; font-variant-numeric: tabular-nums; white-space: nowra
 figure { margin: 14px 0 26px; } figure svg { max-width: 100%; height: auto; } figcaption { color: #555; font-size: 13px; max-width: 900px; margin-top: 4px; }
 figure img { image-rendering: pixelated; border: 1px solid #ddd; max-width: 100%; height: auto; } figure img.shrunk { image-rendering: auto; }
 .gallery { display: flex; flex-wrap: wrap; gap: 18px; } .gallery figure { margin: 0; max-width: 560px; }
+details { margin: 10px 0 18px; border-left: 3px solid #e3e6ea; padding-left: 12px; }
+summary { cursor: pointer; color: #1f5fa8; font-weight: 600; margin: 6px 0; } details[open] > summary { margin-bottom: 10px; }
+p.lead { font-size: 15px; max-width: 1100px; }
+td.t { max-width: 540px; } td.nw { white-space: nowrap; }
 `
 
 const MAX_HEIGHT = 560
@@ -72,13 +78,17 @@ const blockHtml = (b: Block): string => {
     case "table": return toHtml(b.table)
     case "figure": return figureHtml(b.figure)
     case "gallery": return `<div class="gallery">\n${b.figures.map(figureHtml).join("\n")}\n</div>`
-    case "paragraph": return `<p>${escapeHtml(b.text)}</p>`
+    case "paragraph": return `<p${b.lead ? ` class="lead"` : ""}>${escapeHtml(b.text)}</p>`
+    case "details": return `<details${b.open ? " open" : ""}><summary>${escapeHtml(b.summary)}</summary>\n${b.blocks.map(blockHtml).join("\n")}\n</details>`
   }
 }
 
-/** Every figure of the sections, in document order. */
+const blockFigures = (b: Block): ReadonlyArray<Figure> =>
+  b._tag === "figure" ? [b.figure] : b._tag === "gallery" ? b.figures : b._tag === "details" ? b.blocks.flatMap(blockFigures) : []
+
+/** Every figure of the sections, in document order (those in collapsible parts included). */
 export const figuresOf = (sections: ReadonlyArray<Section>): ReadonlyArray<Figure> =>
-  sections.flatMap((s) => s.blocks.flatMap((b) => (b._tag === "figure" ? [b.figure] : b._tag === "gallery" ? b.figures : [])))
+  sections.flatMap((s) => s.blocks.flatMap(blockFigures))
 
 export const render = (title: string, meta: string, sections: ReadonlyArray<Section>): string => {
   const nav = sections.map((s) => `<a href="#${escapeHtml(s.id)}">${escapeHtml(s.title)}</a>`).join("")

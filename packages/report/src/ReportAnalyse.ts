@@ -9,7 +9,10 @@ import { StageFailure } from "@growlab/core/Errors"
 import * as Accounting from "./Accounting.js"
 import * as Analysis from "./Analysis.js"
 import * as Claims from "./Claims.js"
+import type * as Charts from "./Charts.js"
 import type * as DataTable from "./DataTable.js"
+import * as Families from "./Families.js"
+import * as Panels from "./Panels.js"
 import type { Loaded } from "./ReportLoad.js"
 import type { Params } from "./ReportParams.js"
 import * as Runs from "./Runs.js"
@@ -22,11 +25,23 @@ export const labelOfVars = (vars: Runs.Vars, fallback: string): string => {
   return keys.map((k, i) => (i === 0 && typeof vars[k] === "string" ? String(vars[k]) : `${k}=${String(vars[k])}`)).join(", ")
 }
 
+/** One accuracy-against-compute chart: a target's methods (and the ones without a target, like the small model). */
+export interface CostPanel {
+  readonly title: string
+  readonly id: string
+  readonly vars: Panels.Panel<unknown>["vars"]
+  readonly points: ReadonlyArray<Charts.CostPoint>
+  readonly curves: ReadonlyArray<Charts.CostCurve>
+}
+
 export interface Analysed {
+  /** The methods, identical methods (twins) counted once under a label that names them all. */
   readonly groups: ReadonlyArray<Runs.Group>
   readonly stats: ReadonlyArray<Analysis.MethodStats>
-  /** Every method's label, sorted (the charts' colour domain). */
-  readonly methods: ReadonlyArray<string>
+  /** Every method's colour (by family), for every chart. */
+  readonly palette: Families.Palette
+  /** Accuracy against training FLOPs, one panel per `matchOn` combination; empty when the runs record no FLOPs. */
+  readonly costPanels: ReadonlyArray<CostPanel>
   readonly referenceGroups: ReadonlyArray<Runs.Group>
   readonly referenceRunsOf: (g: Runs.Group) => Analysis.ReferenceRuns
   readonly matches: ReadonlyArray<Analysis.Match>
@@ -46,6 +61,8 @@ export interface Analysed {
     readonly expansion?: DataTable.DataTable
     readonly curves: DataTable.DataTable
     readonly gradcam?: DataTable.DataTable
+    /** Every run's own numbers. */
+    readonly runs: DataTable.DataTable
   }
   /** The line under the title: runs, methods, repeats, references, sources. */
   readonly meta: string
@@ -75,11 +92,14 @@ const gradcamTable = (loaded: Loaded): DataTable.DataTable | undefined =>
 export const analyse = (params: Params, loaded: Loaded, stage: string) =>
   Effect.gen(function*() {
     const { runs, reference: referenceInput, sources: sourceRuns } = loaded
-    const groups = Runs.group(runs, params.repeatVar)
+    const allGroups = Runs.group(runs, params.repeatVar)
 
     // the reference: a separate input, or the runs the `reference` param names
     const ref = params.reference
     const isReference = (g: Runs.Group) => ref !== undefined && g.vars[ref.var] !== undefined && String(g.vars[ref.var]) === String(ref.value)
+    // identical methods (twins) are one method from here on: one row, one test, one line naming them all
+    const twinList = Twins.find(allGroups, params.repeatVar)
+    const groups = Twins.collapse(allGroups, twinList, isReference)
     if (ref && !groups.some(isReference)) {
       const seen = [...new Set(runs.map((r) => r.vars[ref.var]).filter((v) => v !== undefined).map(String))]
       return yield* fail(stage, "no run matches the reference", `params.reference (vars.${ref.var})`, seen.join(" | ") || `runs with a '${ref.var}' var`, String(ref.value))
@@ -94,7 +114,6 @@ export const analyse = (params: Params, loaded: Loaded, stage: string) =>
     const referenceLabel = referenceGroups.map((g) => referenceRunsOf(g).label).join("; ")
     const expansions = loaded.expansions
     const stats = Analysis.sortMethods(Analysis.analyze(groups, { level: params.level, isReference, expansions }), params.sortBy)
-    const methods = [...groups.map((g) => g.label)].sort()
 
     // each method's reference trained alongside: the reference group of the same configuration (every shared var but
     // the reference var agrees), else one agreeing on `matchOn`
@@ -115,7 +134,6 @@ export const analyse = (params: Params, loaded: Loaded, stage: string) =>
     }
     const testOptions = { level: params.level, alpha: params.alpha, correction: params.correction, bootstrap: params.bootstrap }
     const significance = Analysis.significanceTable(stats, testReferencesOf, testOptions)
-    const twinList = Twins.find(groups, params.repeatVar)
     const twins = twinList.length > 0 ? Twins.table(twinList, params.repeatVar) : undefined
     const matches = Analysis.scratchMatch(stats, (m) => separateFor(m.group.vars).map(referenceRunsOf))
     const match = matches.length > 0 ? Analysis.matchTable(matches) : undefined
@@ -136,6 +154,17 @@ export const analyse = (params: Params, loaded: Loaded, stage: string) =>
       ...Runs.group(sourceRuns.filter((r) => !inRuns.has(r.path)), params.repeatVar)
     ]
     const compute = Accounting.computeTable(accountedGroups, costs)
+
+    // colours by family for every method any chart draws: the runs, the separate references, the source models
+    const referenceLabels = new Set([...groups.filter(isReference), ...referenceGroups].map((g) => g.label))
+    const palette = Families.palette(accountedGroups.map((g) => g.label), (l) => referenceLabels.has(l), params.families)
+
+    // accuracy against compute, per target: every accounted method a point, every reference a line through its epochs
+    const costPanels: Array<CostPanel> = Panels.split(accountedGroups, (g) => g.vars, (g) => g.key, params.matchOn).map((p) => ({
+      title: p.title, id: p.id, vars: p.vars,
+      points: p.items.map((g) => Accounting.costPoint(g, costs, params.level)),
+      curves: p.items.filter((g) => referenceLabels.has(g.label)).map((g) => Accounting.costCurve(g, costs))
+    })).filter((p) => p.points.some((x) => x.flops > 0))
     const sourcePaths = new Set(sourceRuns.map((r) => r.path))
     const targetsFor = (g: Runs.Group) => separateFor(g.vars).map(Accounting.targetOf)
     const timeToTarget = referenceGroups.length > 0
@@ -166,10 +195,11 @@ export const analyse = (params: Params, loaded: Loaded, stage: string) =>
         : "") +
       (ref ? `; reference${groups.filter(isReference).length === 1 ? "" : "s"}: ${groups.filter(isReference).map((g) => g.label).join("; ")}` : "") +
       (referenceInput.length > 0 ? `; ${ref ? "separate references" : "references"}: ${referenceLabel}` : "") +
-      (sourceRuns.length > 0 ? `; grown from ${sourceRuns.length} source run${sourceRuns.length === 1 ? "" : "s"}` : "") + "."
+      (sourceRuns.length > 0 ? `; grown from ${sourceRuns.length} source run${sourceRuns.length === 1 ? "" : "s"}` : "") +
+      (twinList.length > 0 ? `; ${twinList.length} set${twinList.length === 1 ? "" : "s"} of identical methods counted once` : "") + "."
 
     return {
-      groups, stats, methods, referenceGroups, referenceRunsOf, matches,
+      groups, stats, palette, costPanels, referenceGroups, referenceRunsOf, matches,
       tables: {
         claims: checked.length > 0 ? Claims.claimsTable(checked, params.level, params.correction) : undefined,
         claimComparisons: checked.some((c) => c.comparison) ? Claims.comparisonsView(checked, testOptions) : undefined,
@@ -177,7 +207,8 @@ export const analyse = (params: Params, loaded: Loaded, stage: string) =>
         performance, significance, twins, time, match, compute, timeToTarget,
         expansion: expansions.length > 0 ? Analysis.expansionTable(expansions) : undefined,
         curves: Analysis.curvesTable(stats),
-        gradcam: gradcamTable(loaded)
+        gradcam: gradcamTable(loaded),
+        runs: Analysis.runsTable(stats, params.repeatVar)
       },
       meta,
       claimsTally: checked.length > 0 ? Claims.tally(checked, testOptions) : undefined

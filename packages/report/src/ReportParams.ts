@@ -49,6 +49,12 @@ export const Params = Schema.Struct({
    * one of these vars appears in every set), so a report of many methods keeps each chart readable. Empty: one set.
    */
   curvesBy: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] }),
+  /**
+   * Method families by hand: family name → method names (the value of the var that names methods). Methods not listed
+   * get the default family: the first word of their name that is not a qualifier (`noisy`, `scaled`, `zeros`, ...).
+   * Each family has one hue in every chart, and the learning curves of many methods are drawn one family per panel.
+   */
+  families: Schema.optionalWith(Schema.Record({ key: Schema.String, value: Schema.Array(Schema.String) }), { default: () => ({}) }),
   /** Of how many images to embed the Grad-CAM overlays (every layer's) per Grad-CAM artifact. */
   gradcamOverlays: Schema.optionalWith(Schema.Int.pipe(Schema.nonNegative()), { default: () => 2 })
 })

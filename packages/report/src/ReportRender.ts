@@ -10,7 +10,9 @@ import * as Stats from "@growlab/core/Stats"
 import * as Analysis from "./Analysis.js"
 import * as Charts from "./Charts.js"
 import * as DataTable from "./DataTable.js"
+import * as Families from "./Families.js"
 import * as Html from "./Html.js"
+import * as Panels from "./Panels.js"
 import { type Analysed, labelOfVars } from "./ReportAnalyse.js"
 import type { Loaded } from "./ReportLoad.js"
 import type { Params } from "./ReportParams.js"
@@ -29,61 +31,82 @@ const curvePoints = (ms: ReadonlyArray<Analysis.MethodStats>, pick: (e: Paramete
     method: m.group.label, epoch: e.epoch, mean: Stats.mean(e.values), std: Stats.std(e.values), n: e.values.length
   })))
 
-/**
- * The methods split into panels by the values of `by` (in the methods' order of first appearance): each panel's
- * title suffix, id suffix and methods. A method without one of the vars belongs to every panel. No vars: one panel.
- */
-const panelsOf = (ms: ReadonlyArray<Analysis.MethodStats>, by: ReadonlyArray<string>) => {
-  const keyed = by.filter((k) => ms.some((m) => k in m.group.vars))
-  if (keyed.length === 0) return [{ title: "", id: "", methods: ms }]
-  const combos = new Map<string, Array<[string, string]>>()
-  for (const m of [...ms].sort((a, b) => a.group.key.localeCompare(b.group.key))) {
-    if (!keyed.every((k) => k in m.group.vars)) continue
-    const combo = keyed.map((k): [string, string] => [k, String(m.group.vars[k])])
-    combos.set(JSON.stringify(combo), combo)
-  }
-  // no method has every one of the vars: nothing to split on consistently, so one set
-  if (combos.size === 0) return [{ title: "", id: "", methods: ms }]
-  return [...combos.values()].map((combo) => ({
-    title: ` (${combo.map(([k, v]) => `${k}=${v}`).join(", ")})`,
-    id: `--${combo.map(([k, v]) => `${k}-${v}`).join("--").replace(/[^A-Za-z0-9_.-]+/g, "-")}`,
-    methods: ms.filter((m) => combo.every(([k, v]) => !(k in m.group.vars) || String(m.group.vars[k]) === v))
-  }))
-}
-
 const figure = (id: string, caption: string, spec: Parameters<typeof Charts.renderSvg>[0]) =>
   Effect.map(Charts.renderSvg(spec), (svg): Html.Block => ({ _tag: "figure", figure: { id, caption, svg } }))
 
+/** More methods than this in one chart (and more than one family among them): the curves are drawn one family per panel. */
+const OVERLAY_LIMIT = 5
+
+/**
+ * One metric's learning curves for one panel: a single chart, or with many methods of several families, small multiples
+ * (one panel per family, the others in grey, the references dashed in each).
+ */
+const curveFigure = (
+  a: Analysed, panel: Panels.Panel<Analysis.MethodStats>, id: string, title: string, caption: string, yTitle: string,
+  points: ReadonlyArray<Charts.CurvePoint>, options: Charts.CurveOptions
+) => {
+  // a panel names its methods without the vars of its title
+  const fullOf = new Map(panel.items.map((m) => [Panels.shortLabel(m.group.label, panel.vars), m.group.label]))
+  const shortOf = new Map([...fullOf].map(([short, full]) => [full, short]))
+  const palette = Families.relabel(a.palette, fullOf)
+  const named = points.map((p) => ({ ...p, method: shortOf.get(p.method) ?? p.method }))
+  const short = (ms: ReadonlyArray<Analysis.MethodStats>) => ms.map((m) => shortOf.get(m.group.label)!)
+  const references = short(panel.items.filter((m) => m.isReference))
+  const others = short(panel.items.filter((m) => !m.isReference))
+  const families = a.palette.families.filter((f) => !f.reference)
+    .map((f) => ({ name: f.name, methods: others.filter((l) => palette.familyOf(l) === f.name) }))
+    .filter((f) => f.methods.length > 0)
+  if (others.length <= OVERLAY_LIMIT || families.length < 2) return figure(id, caption, Charts.curves(title, yTitle, named, palette, options))
+  return figure(id, `${caption} One panel per method family: its methods in colour, ` +
+    `${references.length > 0 ? "the reference dashed, " : ""}every other method of the chart in grey.`,
+    Charts.familyCurves(title, yTitle, named, palette, families, references, options))
+}
+
 const curveSections = (params: Params, a: Analysed) =>
   Effect.gen(function*() {
-    const { stats, methods, groups } = a
+    const { stats, groups } = a
     const anyRepeat = groups.some((g) => g.runs.length >= 2)
     const band = anyRepeat ? " (line: mean over runs; band: mean ± std)" : ""
-    const curveBlocks: Array<Html.Block> = []
-    for (const panel of panelsOf(stats, params.curvesBy)) {
-      const shown = panel.methods.map((m) => m.group.label)
-      const colours = panel.id === "" ? methods : [...shown].sort()
-      const valLoss = curvePoints(panel.methods, (e) => e.valLoss)
+    const accuracy: Array<Html.Block> = []
+    const more: Array<Html.Block> = []
+    for (const panel of Panels.split(stats, (m) => m.group.vars, (m) => m.group.key, params.curvesBy)) {
+      const ms = panel.items
+      const valLoss = curvePoints(ms, (e) => e.valLoss)
       const losses = valLoss.map((p) => p.mean).filter((v) => v > 0)
       const logLoss = losses.length > 0 && Math.max(...losses) / Math.min(...losses) > 50
-      curveBlocks.push(
-        yield* figure(`val-accuracy${panel.id}`, `Validation accuracy per epoch${panel.title}${band}.`,
-          Charts.curves(`Validation accuracy${panel.title}`, "Validation accuracy", curvePoints(panel.methods, (e) => e.valAccuracy), colours, { percent: true })),
-        yield* figure(`val-loss${panel.id}`, `Validation loss per epoch${panel.title}${band}${logLoss ? "; log scale, as the losses span orders of magnitude" : ""}.`,
-          Charts.curves(`Validation loss${panel.title}`, "Validation loss", valLoss, colours, { log: logLoss })),
-        yield* figure(`train-accuracy${panel.id}`, `Training accuracy per epoch${panel.title}${band}.`,
-          Charts.curves(`Training accuracy${panel.title}`, "Training accuracy", curvePoints(panel.methods, (e) => e.trainAccuracy), colours, { percent: true }))
+      accuracy.push(yield* curveFigure(a, panel, `val-accuracy${panel.id}`, `Validation accuracy${panel.title}`,
+        `Validation accuracy per epoch${panel.title}${band}.`, "Validation accuracy", curvePoints(ms, (e) => e.valAccuracy), { percent: true }))
+      more.push(
+        yield* curveFigure(a, panel, `val-loss${panel.id}`, `Validation loss${panel.title}`,
+          `Validation loss per epoch${panel.title}${band}${logLoss ? "; log scale, as the losses span orders of magnitude" : ""}.`,
+          "Validation loss", valLoss, { log: logLoss }),
+        yield* curveFigure(a, panel, `train-accuracy${panel.id}`, `Training accuracy${panel.title}`,
+          `Training accuracy per epoch${panel.title}${band}.`, "Training accuracy", curvePoints(ms, (e) => e.trainAccuracy), { percent: true })
       )
     }
     const pct = `${Math.round(params.level * 100)}%`
     const firstEpoch = yield* figure("first-epoch",
-      `Validation accuracy after the first epoch${anyRepeat ? `; error bars: ${pct} confidence interval over runs` : ""}.`,
+      `Validation accuracy after the first epoch${anyRepeat ? `; error bars: ${pct} confidence interval over runs (n in the performance table)` : ""}; colours by method family.`,
       Charts.bars("Validation accuracy after the first epoch", "Validation accuracy", stats.map((m) => ({
         method: m.group.label, value: m.firstValAccuracy.mean, lo: m.firstValAccuracy.lower, hi: m.firstValAccuracy.upper
-      })), methods, { percent: true }))
+      })), a.palette, { percent: true }))
     const timeBars = yield* figure("time-per-epoch", "Mean seconds per epoch; the line spans the fastest and the slowest epoch.",
-      Charts.bars("Time per epoch", "Seconds per epoch", stats.map((m) => ({ method: m.group.label, value: m.time.mean, lo: m.time.min, hi: m.time.max })), methods, { descending: false }))
-    return { curveBlocks, firstEpoch, timeBars }
+      Charts.bars("Time per epoch", "Seconds per epoch", stats.map((m) => ({ method: m.group.label, value: m.time.mean, lo: m.time.min, hi: m.time.max })), a.palette, { descending: false }))
+    const pctCaption = anyRepeat ? ` with its ${pct} confidence interval over runs` : ""
+    const compute: Array<Html.Block> = []
+    for (const p of a.costPanels) {
+      // a panel names its methods without the vars of its title
+      const fullOf = new Map([...p.points, ...p.curves].map((x) => [Panels.shortLabel(x.method, p.vars), x.method]))
+      const shortOf = new Map([...fullOf].map(([short, full]) => [full, short]))
+      const points = p.points.map((x) => ({ ...x, method: shortOf.get(x.method)! }))
+      const curves = p.curves.map((x) => ({ ...x, method: shortOf.get(x.method)! }))
+      compute.push(yield* figure(`accuracy-flops${p.id}`,
+        `Final validation accuracy against training FLOPs${p.title}: each method a point (mean over its runs${pctCaption}); a grown ` +
+        "model's FLOPs include the training of the small model it was grown from, a distilled model's its teacher's. Dashed: each " +
+        "reference epoch by epoch, so a point above a reference's line beats that reference trained for the same compute.",
+        Charts.accuracyFlops(`Accuracy against training compute${p.title}`, points, curves, Families.relabel(a.palette, fullOf))))
+    }
+    return { accuracy, more, firstEpoch, timeBars, compute }
   })
 
 const scratchMatchCharts = (a: Analysed) =>
@@ -97,7 +120,7 @@ const scratchMatchCharts = (a: Analysed) =>
         `Mean validation accuracy of ${label} per epoch (line); dashed: the best validation accuracy of each method it is the reference of; ` +
         `dots: the reference epoch that first reaches it.`,
         Charts.scratchMatch(`Epochs of ${label} to match a grown model`, label, Analysis.referenceCurve(g.runs),
-          mine.map((m) => ({ method: m.method, best: m.best, epochs: m.epochs, referenceEpochs: m.referenceEpochs })), a.methods)))
+          mine.map((m) => ({ method: m.method, best: m.best, epochs: m.epochs, referenceEpochs: m.referenceEpochs })), a.palette)))
     }
     return charts
   })
@@ -146,50 +169,77 @@ const gradcamBlocks = (loaded: Loaded, path: Path.Path) =>
     return blocks
   })
 
+const table = (t: DataTable.DataTable): Html.Block => ({ _tag: "table", table: t })
+
+/** A long table folded away, its summary saying what it holds and how long it is. */
+const folded = (t: DataTable.DataTable, what: string): Html.Block =>
+  ({ _tag: "details", summary: `${t.title}: ${what} (${t.rows.length} row${t.rows.length === 1 ? "" : "s"})`, blocks: [table(t)] })
+
+/** The Markdown of a table, folded into a `<details>` (which GitHub renders) when the HTML folds it. */
+const markdownOf = (t: DataTable.DataTable, level: string, fold?: string): ReadonlyArray<string> =>
+  fold === undefined
+    ? [`${level} ${t.title}`, "", t.caption, "", DataTable.toMarkdown(t), ""]
+    : [`<details><summary>${t.title}: ${fold} (${t.rows.length} rows)</summary>`, "", t.caption, "", DataTable.toMarkdown(t), "", "</details>", ""]
+
+/**
+ * The report, in the order a reader needs it: the claims (a tally, then the comparisons), the figures (learning curves,
+ * first epoch, accuracy against compute), then compact tables, with the long ones (every test, every run) folded away,
+ * then the expansions and Grad-CAM.
+ */
 export const render = (params: Params, loaded: Loaded, a: Analysed, title: string) =>
   Effect.gen(function*() {
     const path = yield* Path.Path
     const t = a.tables
-    const { curveBlocks, firstEpoch, timeBars } = yield* curveSections(params, a)
+    const { accuracy, more, firstEpoch, timeBars, compute } = yield* curveSections(params, a)
+    const testsWhat = "every method against its reference, every metric, raw and adjusted p"
+    const runsWhat = "the numbers behind every mean"
     const sections: Array<Html.Section> = []
     if (t.claims) {
       sections.push({
         id: "claims", title: "The study's claims",
         blocks: [
-          { _tag: "paragraph", text: a.claimsTally ?? "" },
-          ...(t.claimComparisons ? [{ _tag: "table", table: t.claimComparisons } as Html.Block] : []),
-          ...(t.claimFigures ? [{ _tag: "table", table: t.claimFigures } as Html.Block] : [])
+          { _tag: "paragraph", text: a.claimsTally ?? "", lead: true },
+          ...(t.claimComparisons ? [table(t.claimComparisons)] : []),
+          ...(t.claimFigures
+            ? [t.claimComparisons ? { _tag: "details", summary: `${t.claimFigures.title}: the study's absolute numbers beside ours (${t.claimFigures.rows.length})`, blocks: [table(t.claimFigures)] } as Html.Block : table(t.claimFigures)]
+            : [])
         ]
       })
     }
     sections.push({
+      id: "curves", title: "Learning curves",
+      blocks: [...accuracy, ...(more.length > 0 ? [{ _tag: "details", summary: "Validation loss and training accuracy", blocks: more } as Html.Block] : [])]
+    })
+    sections.push({ id: "first-epoch", title: "First epoch", blocks: [firstEpoch] })
+    sections.push({
+      id: "compute", title: "Compute",
+      blocks: [...compute, table(t.compute), ...(t.timeToTarget ? [table(t.timeToTarget)] : [])]
+    })
+    sections.push({
       id: "performance",
       title: "Performance",
       blocks: [
-        { _tag: "table", table: t.performance },
-        ...(t.significance.rows.length > 0 ? [{ _tag: "table", table: t.significance } as Html.Block] : []),
-        ...(t.twins ? [{ _tag: "table", table: t.twins } as Html.Block] : [])
+        table(t.performance),
+        ...(t.twins ? [table(t.twins)] : []),
+        ...(t.significance.rows.length > 0 ? [folded(t.significance, testsWhat)] : []),
+        folded(t.runs, runsWhat)
       ]
     })
-    sections.push({ id: "curves", title: "Learning curves", blocks: curveBlocks })
-    sections.push({ id: "first-epoch", title: "First epoch", blocks: [firstEpoch] })
-    sections.push({ id: "time", title: "Time per epoch", blocks: [{ _tag: "table", table: t.time }, timeBars] })
-    if (t.match) sections.push({ id: "scratch-match", title: "Reference epochs to match", blocks: [{ _tag: "table", table: t.match }, ...(yield* scratchMatchCharts(a))] })
-    sections.push({
-      id: "compute", title: "Compute",
-      blocks: [{ _tag: "table", table: t.compute }, ...(t.timeToTarget ? [{ _tag: "table", table: t.timeToTarget } as Html.Block] : [])]
-    })
-    if (t.expansion) sections.push({ id: "expansions", title: "Expansions", blocks: [{ _tag: "table", table: t.expansion }, ...expansionBlocks(params, loaded, path)] })
-    if (t.gradcam) sections.push({ id: "gradcam", title: "Grad-CAM", blocks: [{ _tag: "table", table: t.gradcam }, ...(yield* gradcamBlocks(loaded, path))] })
+    if (t.match) sections.push({ id: "scratch-match", title: "Reference epochs to match", blocks: [table(t.match), ...(yield* scratchMatchCharts(a))] })
+    sections.push({ id: "time", title: "Time per epoch", blocks: [table(t.time), timeBars] })
+    if (t.expansion) sections.push({ id: "expansions", title: "Expansions", blocks: [table(t.expansion), ...expansionBlocks(params, loaded, path)] })
+    if (t.gradcam) sections.push({ id: "gradcam", title: "Grad-CAM", blocks: [table(t.gradcam), ...(yield* gradcamBlocks(loaded, path))] })
 
-    const tables = [t.claims, t.performance, t.time, t.significance.rows.length ? t.significance : undefined, t.twins, t.match, t.compute, t.timeToTarget, t.expansion, t.curves, t.gradcam]
+    const tables = [t.claims, t.performance, t.twins, t.compute, t.timeToTarget, t.match, t.time, t.significance.rows.length ? t.significance : undefined,
+      t.runs, t.expansion, t.curves, t.gradcam]
       .filter((x): x is DataTable.DataTable => x !== undefined)
     const figures = Html.figuresOf(sections)
     const markdown = [
       `# ${title}`, "", a.meta, "",
-      ...tables.filter((x) => x.name !== "curves").flatMap((x) => x.name === "claims"
-        ? [`## ${x.title}`, "", a.claimsTally ?? "", "", ...[t.claimComparisons, t.claimFigures].flatMap((v) => v ? [`### ${v.title}`, "", v.caption, "", DataTable.toMarkdown(v), ""] : [])]
-        : [`## ${x.title}`, "", x.caption, "", DataTable.toMarkdown(x), ""]),
+      ...(t.claims ? ["## The study's claims", "", a.claimsTally ?? "", "", ...[t.claimComparisons, t.claimFigures].flatMap((v) => (v ? markdownOf(v, "###") : []))] : []),
+      ...[t.performance, t.twins, t.compute, t.timeToTarget, t.match, t.time, t.expansion, t.gradcam].flatMap((x) => (x ? markdownOf(x, "##") : [])),
+      ...(t.significance.rows.length > 0 ? markdownOf(t.significance, "##", testsWhat) : []),
+      ...markdownOf(t.runs, "##", runsWhat),
       "## Figures", "", `In report.html: ${figures.map((f) => f.id).join(", ")}.`, ""
     ].join("\n")
     return { html: Html.render(title, a.meta, sections), markdown, tables, figures } satisfies Rendered

@@ -49,11 +49,41 @@ export const table = (twins: ReadonlyArray<TwinSet>, repeatVar: string): DataTab
   title: "Identical methods",
   caption: `Methods whose every run repeats a run of the other(s) with the same '${repeatVar}' epoch by epoch (training ` +
     "and validation loss and accuracy equal to the last bit): the configurations trained the same network, e.g. a " +
-    "diagonal expansion into a target where no layer grows on both axes, which falls back to symmetric. Count each " +
-    "pair once; they are not independent results.",
+    "diagonal expansion into a target where no layer grows on both axes, which falls back to symmetric. They are not " +
+    "independent results: every other table, test and chart of this report counts them once, in one row that names them all.",
   columns: [
     { key: "methods", title: "Identical methods", format: "text" },
     { key: "runs", title: "Runs each", format: "int" }
   ],
   rows: twins.map((t) => ({ methods: t.methods.join(" = "), runs: t.runs }))
 })
+
+/**
+ * The label of a set of twins: `diagonal = symmetric, target=large1, learningRate=0.001` when their labels differ only
+ * in the method's name (the first part), else every label joined by " = ".
+ */
+export const labelOf = (twin: TwinSet): string => {
+  const tails = twin.methods.map((m) => m.slice(m.split(", ")[0].length))
+  return tails.every((t) => t === tails[0])
+    ? `${twin.methods.map((m) => m.split(", ")[0]).join(" = ")}${tails[0]}`
+    : twin.methods.join(" = ")
+}
+
+/**
+ * The methods with each set of twins counted once: one group per set (a reference among them when there is one, else
+ * the first by label) under the set's label, so tables, tests and charts show one row, one test and one line that
+ * name every twin.
+ */
+export const collapse = (groups: ReadonlyArray<Runs.Group>, twins: ReadonlyArray<TwinSet>, prefer: (g: Runs.Group) => boolean = () => false): ReadonlyArray<Runs.Group> => {
+  const setOf = new Map(twins.flatMap((t) => t.methods.map((m) => [m, t] as const)))
+  const kept = new Map<TwinSet, Runs.Group>()
+  for (const g of groups) {
+    const t = setOf.get(g.label)
+    if (t && (!kept.has(t) || (prefer(g) && !prefer(kept.get(t)!)))) kept.set(t, g)
+  }
+  return groups.flatMap((g) => {
+    const t = setOf.get(g.label)
+    if (!t) return [g]
+    return kept.get(t) === g ? [{ ...g, label: labelOf(t) }] : []
+  })
+}

@@ -59,7 +59,7 @@ describe("claims", () => {
     assert.deepStrictEqual(bh.slice(0, 3).map((c) => [c.verdict, c.pAdjusted]), [["holds", raw], ["holds", raw], ["reversed", raw]])
     assert.strictEqual(Claims.tally(checked, { alpha: 0.05, correction: "holm" }),
       "4 comparisons: 0 hold, 0 reversed, 3 not significant (2 of them in the claimed direction), 1 untested (fewer than 2 runs a side)" +
-      " — Welch's two-sided t-test, p adjusted by Holm–Bonferroni over the 3 tested, α = 0.05; 1 published figure: 1 inside our confidence interval, 0 ours higher, 0 ours lower.")
+      " (Welch's t-test, Holm–Bonferroni-adjusted p < 0.05 over the 3 tested); 1 published figure: 1 inside our confidence interval, 0 ours higher, 0 ours lower.")
   })
 
   it("tables: every number in the claims table, the comparisons and published figures as a reader sees them", () => {
@@ -82,7 +82,8 @@ describe("claims", () => {
     assert.strictEqual(view.rows[0].difference, "−2.96 [−5.33, −0.59] pt")
     assert.strictEqual(view.rows[0].bootstrap, `[−${(-boot.lower * 100).toFixed(2)}, −${(-boot.upper * 100).toFixed(2)}] pt`)
     assert.include(view.caption, "n = 1–4 runs per selection")
-    assert.include(view.caption, "adjusted over the 3 tested comparisons")
+    assert.include(view.caption, "Holm–Bonferroni over the 3 tested comparisons")
+    assert.strictEqual(view.rows[0].ours, "62.88% (n=4)", "n in every cell when it differs between selections")
     const md = DataTable.toMarkdown(view)
     assert.include(md, "| p | p (Holm) | Verdict |")
     assert.include(md, "| 0.0243 | 0.0728 | same direction, not significant |")

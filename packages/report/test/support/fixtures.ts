@@ -131,3 +131,76 @@ export const writeInstance = (
       host: "test", wallSeconds: 1
     })
   })
+
+/** A growth method of the study-sized fixture: its name, how far above scratch it ends, how far it starts. */
+interface StudyMethod {
+  readonly method: string
+  readonly lift: number
+  readonly start: number
+}
+
+const STUDY_METHODS: ReadonlyArray<StudyMethod> = [
+  { method: "symmetric", lift: 0.016, start: 0.064 }, { method: "noisy-symmetric", lift: 0.02, start: 0.066 },
+  { method: "scaled-noisy-symmetric-normal", lift: 0.026, start: 0.063 }, { method: "scaled-noisy-symmetric-uniform", lift: 0.025, start: 0.065 },
+  { method: "diagonal", lift: 0.023, start: 0.065 }, { method: "noisy-diagonal", lift: 0.028, start: 0.067 },
+  { method: "scaled-noisy-diagonal-normal", lift: 0.026, start: 0.066 }, { method: "diagonal-random", lift: 0.026, start: 0.055 },
+  { method: "envelope-zeros", lift: 0.018, start: 0.07 }, { method: "envelope-scaled-noise", lift: 0.022, start: 0.073 },
+  { method: "net2wider", lift: 0.015, start: 0.064 }, { method: "small-continued", lift: 0.009, start: 0.073 }
+]
+
+/**
+ * A study-sized report's inputs, like the combined report of experiments 2–5: 12 methods of 5 families plus scratch,
+ * into 2 targets at 2 learning rates, 3 seeds of 10 epochs each (156 runs), with the compute facts the train stage
+ * records, a small model per seed, a 20-epoch scratch reference per target, and 38 claims (28 comparisons, 10 published
+ * figures), as many as the study's combined report checks. On target `one` the diagonal methods repeat their symmetric twins run for run (the fallback), as in the study.
+ */
+export const writeStudySized = (dir: string) =>
+  Effect.gen(function*() {
+    const small = { flopsPerExample: 4e5, trainExamples: 50_000, paramCount: 1e5 }
+    const large = { flopsPerExample: 9e5, trainExamples: 50_000, paramCount: 4e5 }
+    const curve = (first: number, plateau: number, epochs: number, seed: number, info: Record<string, unknown>): MetricsArtifact.Metrics => {
+      const m = metricsOf({ plateau, first, seconds: 20 }, epochs, seed)
+      return { ...m, info: { ...m.info, ...info } }
+    }
+    const runs: Array<InputArtifact> = []
+    const sources: Array<InputArtifact> = []
+    const reference: Array<InputArtifact> = []
+    for (const seed of [1, 2, 3]) {
+      sources.push(yield* writeRun(dir, `small--seed=${seed}`, { seed }, curve(0.5, 0.66, 10, 100 + seed, small)))
+      for (const [t, target] of ["one", "two"].entries()) {
+        reference.push(yield* writeRun(dir, `scratch50--target=${target}--seed=${seed}`, { method: "scratch-50", target, seed }, curve(0.55, 0.74 + 0.01 * t, 20, 200 + 10 * t + seed, large)))
+        for (const learningRate of [0.001, 0.0001]) {
+          const low = learningRate === 0.0001
+          const base = (low ? 0.56 : 0.70) + 0.01 * t
+          runs.push(yield* writeRun(dir, `scratch--target=${target}--lr=${learningRate}--seed=${seed}`, { method: "scratch", target, learningRate, seed },
+            curve(base - 0.14, base, 10, 300 + 10 * t + seed + (low ? 5 : 0), large)))
+          for (const m of STUDY_METHODS) {
+            const twin = target === "one" && m.method.includes("diagonal") && !m.method.includes("random")
+            const like = twin ? m.method.replace("diagonal", "symmetric") : m.method
+            const spec = STUDY_METHODS.find((x) => x.method === like) ?? m
+            const seedOf = 1000 + 100 * STUDY_METHODS.indexOf(spec) + 10 * t + seed + (low ? 5 : 0)
+            const info = m.method === "small-continued" ? { ...small, init: "artifact" } : { ...large, init: "artifact" }
+            const lift = low ? spec.lift - 0.012 : spec.lift
+            runs.push(yield* writeRun(dir, `train--target=${target}--method=${m.method}--lr=${learningRate}--seed=${seed}`,
+              m.method === "small-continued" ? { method: m.method, learningRate, seed } : { method: m.method, target, learningRate, seed },
+              curve(base - 0.14 + spec.start, base + lift, 10, seedOf, info)))
+          }
+        }
+      }
+    }
+    // small-continued has no target: keep one copy per learning rate and seed
+    const seen = new Set<string>()
+    const unique = runs.filter((r) => (seen.has(r.stage.replace(/--target=[^-]+/, "")) && r.vars.method === "small-continued" ? false : (seen.add(r.stage.replace(/--target=[^-]+/, "")), true)))
+    const grown = STUDY_METHODS.filter((m) => m.method !== "small-continued")
+    const comparisons = [
+      ...grown.map((m) => ({ claim: `${m.method} (LR 1e-3) ends above scratch on target two`, metric: "val_accuracy", select: { method: m.method, target: "two", learningRate: 0.001 }, versus: { select: { method: "scratch", target: "two", learningRate: 0.001 } } })),
+      ...grown.map((m) => ({ claim: `${m.method} (LR 1e-4) starts above scratch at LR 1e-4 on target one (first epoch)`, metric: "first_val_accuracy", select: { method: m.method, target: "one", learningRate: 0.0001 }, versus: { select: { method: "scratch", target: "one", learningRate: 0.0001 } } })),
+      ...grown.slice(0, 6).map((m) => ({ claim: `${m.method} (LR 1e-3) beats the small CNN trained 10 more epochs (a control the study lacks)`, metric: "val_accuracy", select: { method: m.method, target: "two", learningRate: 0.001 }, versus: { select: { method: "small-continued", learningRate: 0.001 } } }))
+    ]
+    const published = STUDY_METHODS.slice(0, 10).map((m) => ({ claim: `${m.method} after 10 epochs (LR 1e-3, target two)`, metric: "val_accuracy", select: { method: m.method, target: "two", learningRate: 0.001 }, published: 0.64 }))
+    const params = {
+      title: "Study-sized report", reference: { var: "method", value: "scratch" }, matchOn: ["target"], curvesBy: ["target", "learningRate"],
+      weightFigures: "none", claims: [...comparisons, ...published]
+    }
+    return { inputs: { runs: unique, reference, sources }, params }
+  })
