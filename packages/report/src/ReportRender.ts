@@ -175,6 +175,18 @@ const table = (t: DataTable.DataTable): Html.Block => ({ _tag: "table", table: t
 const folded = (t: DataTable.DataTable, what: string): Html.Block =>
   ({ _tag: "details", summary: `${t.title}: ${what} (${t.rows.length} row${t.rows.length === 1 ? "" : "s"})`, blocks: [table(t)] })
 
+/** Secondary tables longer than this are folded (the performance, compute and claims tables never are). */
+const FOLD_ROWS = 20
+
+/** A secondary table: shown, or folded when it is long. */
+const secondary = (t: DataTable.DataTable, what: string): Html.Block => (t.rows.length > FOLD_ROWS ? folded(t, what) : table(t))
+
+const WHAT = {
+  time_to_target: "for each method and matched reference, the runs reaching its accuracy and the epochs, seconds and FLOPs to it",
+  scratch_match: "for each method, the reference epochs that reach its best accuracy",
+  time: "seconds per epoch of each method"
+} as const
+
 /** The Markdown of a table, folded into a `<details>` (which GitHub renders) when the HTML folds it. */
 const markdownOf = (t: DataTable.DataTable, level: string, fold?: string): ReadonlyArray<string> =>
   fold === undefined
@@ -213,7 +225,7 @@ export const render = (params: Params, loaded: Loaded, a: Analysed, title: strin
     sections.push({ id: "first-epoch", title: "First epoch", blocks: [firstEpoch] })
     sections.push({
       id: "compute", title: "Compute",
-      blocks: [...compute, table(t.compute), ...(t.timeToTarget ? [table(t.timeToTarget)] : [])]
+      blocks: [...compute, table(t.compute), ...(t.timeToTarget ? [secondary(t.timeToTarget, WHAT.time_to_target)] : [])]
     })
     sections.push({
       id: "performance",
@@ -225,8 +237,8 @@ export const render = (params: Params, loaded: Loaded, a: Analysed, title: strin
         folded(t.runs, runsWhat)
       ]
     })
-    if (t.match) sections.push({ id: "scratch-match", title: "Reference epochs to match", blocks: [table(t.match), ...(yield* scratchMatchCharts(a))] })
-    sections.push({ id: "time", title: "Time per epoch", blocks: [table(t.time), timeBars] })
+    if (t.match) sections.push({ id: "scratch-match", title: "Reference epochs to match", blocks: [secondary(t.match, WHAT.scratch_match), ...(yield* scratchMatchCharts(a))] })
+    sections.push({ id: "time", title: "Time per epoch", blocks: [secondary(t.time, WHAT.time), timeBars] })
     if (t.expansion) sections.push({ id: "expansions", title: "Expansions", blocks: [table(t.expansion), ...expansionBlocks(params, loaded, path)] })
     if (t.gradcam) sections.push({ id: "gradcam", title: "Grad-CAM", blocks: [table(t.gradcam), ...(yield* gradcamBlocks(loaded, path))] })
 
@@ -237,7 +249,8 @@ export const render = (params: Params, loaded: Loaded, a: Analysed, title: strin
     const markdown = [
       `# ${title}`, "", a.meta, "",
       ...(t.claims ? ["## The study's claims", "", a.claimsTally ?? "", "", ...[t.claimComparisons, t.claimFigures].flatMap((v) => (v ? markdownOf(v, "###") : []))] : []),
-      ...[t.performance, t.twins, t.compute, t.timeToTarget, t.match, t.time, t.expansion, t.gradcam].flatMap((x) => (x ? markdownOf(x, "##") : [])),
+      ...[t.performance, t.twins, t.compute, t.timeToTarget, t.match, t.time, t.expansion, t.gradcam].flatMap((x) =>
+        !x ? [] : markdownOf(x, "##", x.rows.length > FOLD_ROWS && x.name in WHAT ? WHAT[x.name as keyof typeof WHAT] : undefined)),
       ...(t.significance.rows.length > 0 ? markdownOf(t.significance, "##", testsWhat) : []),
       ...markdownOf(t.runs, "##", runsWhat),
       "## Figures", "", `In report.html: ${figures.map((f) => f.id).join(", ")}.`, ""
