@@ -239,7 +239,15 @@ export const render = (params: Params, loaded: Loaded, a: Analysed, title: strin
     })
     if (t.match) sections.push({ id: "scratch-match", title: "Reference epochs to match", blocks: [secondary(t.match, WHAT.scratch_match), ...(yield* scratchMatchCharts(a))] })
     sections.push({ id: "time", title: "Time per epoch", blocks: [secondary(t.time, WHAT.time), timeBars] })
-    if (t.expansion) sections.push({ id: "expansions", title: "Expansions", blocks: [table(t.expansion), ...expansionBlocks(params, loaded, path)] })
+    if (t.expansion) {
+      // the weight heatmaps (dozens in a study) folded below the table
+      const heatmaps = expansionBlocks(params, loaded, path)
+      const count = Html.figuresOf([{ id: "", title: "", blocks: heatmaps }]).length
+      sections.push({
+        id: "expansions", title: "Expansions",
+        blocks: [table(t.expansion), ...(heatmaps.length > 0 ? [{ _tag: "details", summary: `Weight heatmaps (${count} figure${count === 1 ? "" : "s"})`, blocks: heatmaps } as Html.Block] : [])]
+      })
+    }
     if (t.gradcam) sections.push({ id: "gradcam", title: "Grad-CAM", blocks: [table(t.gradcam), ...(yield* gradcamBlocks(loaded, path))] })
 
     const tables = [t.claims, t.performance, t.twins, t.compute, t.timeToTarget, t.match, t.time, t.significance.rows.length ? t.significance : undefined,

@@ -59,9 +59,9 @@ layer(ReportLive, { timeout: 120_000 })("report in headless Chromium", (it) => {
         assert.isAbove(f.width, 7, f.id)
       }
       assert.isAtLeast(result.tables, 5)
-      // positions as the page opens: the validation loss and training accuracy are folded away, every other figure is
-      // shown, in document order, within the page
-      assert.deepStrictEqual(result.figures.filter((f) => f.top === null).map((f) => f.id), ["val-loss", "train-accuracy"])
+      // positions as the page opens: the validation loss, the training accuracy and the weight heatmaps are folded away,
+      // every other figure is shown, in document order, within the page
+      assert.deepStrictEqual(result.figures.filter((f) => f.top === null).map((f) => f.id), ["val-loss", "train-accuracy", "expansion-0-conv2-kernel", "expansion-1-conv2-kernel"])
       const tops = result.figures.flatMap((f) => (f.top === null ? [] : [f.top]))
       assert.isTrue(tops.every((t) => t > 0), `tops: ${tops.join(", ")}`)
       assert.deepStrictEqual(tops, [...tops].sort((a, b) => a - b), "tops in document order")
