@@ -34,6 +34,21 @@ export const checkFits = (ctx: StageContext, name: string, dataset: DatasetArtif
 export const datasetFor = (ctx: StageContext, name: string, spec: ModelSpec) =>
   Effect.suspend(() => DatasetArtifact.read(ctx.input(name))).pipe(Effect.flatMap((d) => checkFits(ctx, name, d, spec)))
 
+/**
+ * The dataset bound to a single input, checked to hold as many values per example as `spec` takes (a flattened
+ * dataset fits a model whose first layer flattens).
+ */
+export const datasetSizedFor = (ctx: StageContext, name: string, spec: ModelSpec) =>
+  Effect.suspend(() => DatasetArtifact.read(ctx.input(name))).pipe(Effect.flatMap((d) =>
+    size(d.shape) === size(spec.inputShape)
+      ? Effect.succeed(d)
+      : Effect.fail(new StageFailure({
+        stage: ctx.stage, reason: `the ${name} examples do not fit the model input`, field: `inputs.${name}.shape`,
+        expected: `${shapeText(spec.inputShape)} (or as many values)`, actual: shapeText(d.shape)
+      }))))
+
+const size = (shape: ReadonlyArray<number>): number => shape.reduce((a, b) => a * b, 1)
+
 /** The dataset bound to an optional input, checked to fit `spec`, or undefined. */
 export const optionalDatasetFor = (ctx: StageContext, name: string, spec: ModelSpec) =>
   Effect.suspend(() => {
@@ -41,6 +56,8 @@ export const optionalDatasetFor = (ctx: StageContext, name: string, spec: ModelS
     return file === undefined ? Effect.succeed(undefined) : Effect.flatMap(DatasetArtifact.read(file), (d) => checkFits(ctx, name, d, spec))
   })
 
-/** Input declarations the growth and evaluation stages share. */
+/** Input declarations the growth, training and evaluation stages share. */
 export const modelInput = (description: string): InputDecl => ({ description, kind: "model" })
+export const optionalModelInput = (description: string): InputDecl => ({ description, kind: "model", optional: true })
+export const datasetInput = (description: string): InputDecl => ({ description, kind: "dataset" })
 export const probeInput = (description: string): InputDecl => ({ description, kind: "dataset", optional: true })

@@ -12,6 +12,7 @@ import * as DatasetArtifact from "@growlab/core/DatasetArtifact"
 import * as ModelArtifact from "@growlab/core/ModelArtifact"
 import * as Random from "@growlab/core/Random"
 import * as Stage from "@growlab/core/Stage"
+import * as StageInputs from "@growlab/core/StageInputs"
 import { writeFileAtomic, writeJsonAtomic } from "@growlab/core/ArtifactStore"
 import { StageFailure } from "@growlab/core/Errors"
 import { inferShapes } from "@growlab/core/ModelSpec"
@@ -71,8 +72,8 @@ export const gradcamStage = Stage.make<Params>({
   description: "Averaged Grad-CAM maps of a model's conv layers, per-image overlays and the weight-placement figure",
   params: Params,
   inputs: {
-    model: { description: "the trained model to explain", kind: "model" },
-    dataset: { description: "images to average the maps over", kind: "dataset" },
+    model: StageInputs.modelInput("the trained model to explain"),
+    dataset: StageInputs.datasetInput("images to average the maps over"),
     expanded: { description: "expanded models (vars.method names each) for the placement figure", kind: "model", many: true, optional: true },
     source: { description: "the small model the expanded ones grew from (detects copied weights exactly)", kind: "model", optional: true }
   },
@@ -85,12 +86,9 @@ export const gradcamStage = Stage.make<Params>({
     Effect.gen(function*() {
       yield* Backend.ensureNative
       const fs = yield* FileSystem.FileSystem
-      const model = yield* ModelArtifact.read(ctx.input("model"))
-      const data = yield* DatasetArtifact.read(ctx.input("dataset"))
+      const model = yield* StageInputs.model(ctx)
       const spec = model.spec
-      if (data.shape.join(",") !== spec.inputShape.join(",")) {
-        return yield* fail(ctx.stage, "dataset images do not fit the model", { field: "shape", expected: `[${spec.inputShape.join(", ")}]`, actual: `[${data.shape.join(", ")}]` })
-      }
+      const data = yield* StageInputs.datasetFor(ctx, "dataset", spec)
       const available = GradCam.convLayers(spec)
       if (available.length === 0) return yield* fail(ctx.stage, "the model has no Conv2D layer to explain")
       let layers: ReadonlyArray<GradCam.ConvLayer> = available

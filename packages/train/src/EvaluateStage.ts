@@ -8,11 +8,10 @@ import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import * as tf from "@tensorflow/tfjs"
 import * as Backend from "@growlab/core/Backend"
-import * as DatasetArtifact from "@growlab/core/DatasetArtifact"
 import { StageFailure } from "@growlab/core/Errors"
-import * as ModelArtifact from "@growlab/core/ModelArtifact"
 import { countParams, inferShapes } from "@growlab/core/ModelSpec"
 import * as Stage from "@growlab/core/Stage"
+import * as StageInputs from "@growlab/core/StageInputs"
 import * as Evaluation from "./Evaluation.js"
 import * as Forward from "./Forward.js"
 import { toTensors } from "./internal/tensors.js"
@@ -22,15 +21,14 @@ export const Params = Schema.Struct({
 })
 export type Params = typeof Params.Type
 
-const size = (shape: ReadonlyArray<number>): number => shape.reduce((a, b) => a * b, 1)
 
 export const evaluateStage = Stage.make<Params>({
   kind: "evaluate",
   description: "Loss and accuracy (overall and per class) of a model on a dataset",
   params: Params,
   inputs: {
-    model: { description: "the model to evaluate", kind: "model" },
-    dataset: { description: "labelled examples", kind: "dataset" }
+    model: StageInputs.modelInput("the model to evaluate"),
+    dataset: StageInputs.datasetInput("labelled examples")
   },
   outputs: {
     evaluation: { description: "one row per class plus an overall row", kind: "evaluation", file: "evaluation.arrow" }
@@ -38,13 +36,10 @@ export const evaluateStage = Stage.make<Params>({
   run: (params, ctx) =>
     Effect.gen(function*() {
       yield* Backend.ensureNative
-      const model = yield* ModelArtifact.read(ctx.input("model"))
-      const data = yield* DatasetArtifact.read(ctx.input("dataset"))
+      const model = yield* StageInputs.model(ctx)
+      const data = yield* StageInputs.datasetSizedFor(ctx, "dataset", model.spec)
       const shapes = inferShapes(model.spec)
       const out = shapes[shapes.length - 1].outputShape
-      if (size(data.shape) !== size(model.spec.inputShape)) {
-        return yield* Effect.fail(new StageFailure({ stage: ctx.stage, reason: "examples do not fit the model input", field: "inputs.dataset.shape", expected: `[${model.spec.inputShape.join(", ")}]`, actual: `[${data.shape.join(", ")}]` }))
-      }
       if (out.length !== 1 || out[0] < data.classNames.length) {
         return yield* Effect.fail(new StageFailure({ stage: ctx.stage, reason: "the model has fewer outputs than the dataset has classes", field: "inputs.model", expected: `[${data.classNames.length}]`, actual: `[${out.join(", ")}]` }))
       }

@@ -34,6 +34,7 @@ import * as MetricsArtifact from "@growlab/core/MetricsArtifact"
 import * as ModelArtifact from "@growlab/core/ModelArtifact"
 import { ModelSpec, countParams, encodeModelSpec, forwardFlops, inferShapes } from "@growlab/core/ModelSpec"
 import * as Stage from "@growlab/core/Stage"
+import * as StageInputs from "@growlab/core/StageInputs"
 import * as Init from "./Init.js"
 import * as Precision from "./Precision.js"
 import * as Trainer from "./Trainer.js"
@@ -79,10 +80,10 @@ export const trainStage = Stage.make<Params>({
   description: "Train a model (from a spec or an init model) with Adam and per-epoch learning-rate decay; optional distillation from a teacher",
   params: Params,
   inputs: {
-    train: { description: "training examples", kind: "dataset" },
-    validation: { description: "examples evaluated after each epoch", kind: "dataset" },
-    init: { description: "initial weights and spec (e.g. a grown model)", kind: "model", optional: true },
-    teacher: { description: "teacher whose logits are distilled (needs params.distill)", kind: "model", optional: true }
+    train: StageInputs.datasetInput("training examples"),
+    validation: StageInputs.datasetInput("examples evaluated after each epoch"),
+    init: StageInputs.optionalModelInput("initial weights and spec (e.g. a grown model)"),
+    teacher: StageInputs.optionalModelInput("teacher whose logits are distilled (needs params.distill)")
   },
   outputs: {
     model: { description: "the trained model", kind: "model", file: "model.arrow" },
