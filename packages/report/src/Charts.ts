@@ -335,10 +335,10 @@ export const accuracyFlops = (
   const y = { type: "quantitative" as const, scale: { zero: false }, axis: { format: ".0%" }, title: "Validation accuracy (final epoch; lines: per epoch)" }
   const x = { type: "quantitative" as const, scale: { type: "log" as const, nice: false, padding: 12 }, axis: { format: ".1e", tickCount: 6 }, title: "Training FLOPs (a grown model's include its small model's)" }
   const shown = [...new Set([...dots.map((d) => d.method), ...lines.map((l) => l.method)])]
-  // one legend (lines, rules and points share the scale), in two columns when it is long
+  // one legend (lines, rules and points share the scale)
   const color = {
     field: "method", type: "nominal" as const, title: "Method", scale: colourScale(palette, shown),
-    legend: { symbolType: "circle", symbolOpacity: 1, columns: shown.length > 14 ? 2 : 1 }
+    legend: { symbolType: "circle", symbolOpacity: 1 }
   }
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
