@@ -21,30 +21,14 @@ import * as Zoo from "../src/Zoo.js"
 import { makeGraphStep, supports, unsupportedReason, type GraphStepOptions } from "../src/graph/GraphTrainer.js"
 import * as Proto from "../src/graph/Proto.js"
 import { buildTrainStep, defaultStepOptions, savedModelDir } from "../src/graph/TrainStepGraph.js"
+import { mixedSpec } from "./support/stepGraphCases.js"
 
 Backend.ensureNativeSync()
 
 const spec = (s: unknown): ModelSpec => Effect.runSync(decodeModelSpec(s))
 
-/** Every layer kind and option the graph path supports, on a small input. */
-const mixed = spec({
-  name: "mixed",
-  inputShape: [12, 12, 3],
-  layers: [
-    { _tag: "rescaling", scale: 1 / 127.5, offset: -1 },
-    { _tag: "conv2d", filters: 8, kernelSize: 3, padding: "same", activation: "relu" },
-    { _tag: "maxPooling2d", poolSize: 2, strides: 1 },
-    { _tag: "conv2d", filters: 6, kernelSize: 3, strides: 2, padding: "same", activation: "tanh" },
-    { _tag: "maxPooling2d", poolSize: 2, strides: 1 },
-    { _tag: "conv2d", filters: 5, kernelSize: 2, activation: "sigmoid", useBias: false },
-    { _tag: "flatten" },
-    { _tag: "dropout", rate: 0 },
-    { _tag: "dense", units: 16, activation: "linear" },
-    { _tag: "activation", activation: "relu" },
-    { _tag: "dense", units: 12, activation: "softmax", useBias: false },
-    { _tag: "dense", units: 4 }
-  ]
-})
+/** Every layer kind and option the graph path supports, on a small input (shared with the fp32 graph fixture). */
+const mixed = mixedSpec
 
 const initParams = (s: ModelSpec, seed: number): Map<string, tf.Tensor> =>
   new Map(Init.initialize(s, seed).weights.map((w) => [w.name, tf.tensor(w.values, w.shape as Array<number>, "float32")]))

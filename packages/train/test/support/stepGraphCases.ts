@@ -10,7 +10,7 @@ import { decodeModelSpec, type ModelSpec } from "@growlab/core/ModelSpec"
 import * as Zoo from "../../src/Zoo.js"
 import { buildTrainStep, defaultStepOptions, type StepGraphOptions } from "../../src/graph/TrainStepGraph.js"
 
-/** Every layer kind and option the graph path supports, on a small input (as in GraphTrainer.test.ts). */
+/** Every layer kind and option the graph path supports, on a small input (GraphTrainer.test.ts trains it too). */
 export const mixedSpec: ModelSpec = Effect.runSync(decodeModelSpec({
   name: "mixed",
   inputShape: [12, 12, 3],
