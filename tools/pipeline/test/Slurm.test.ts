@@ -333,12 +333,22 @@ describe.skipIf(skip)(`Slurm jobs on a real single-host cluster${skip ? ` (skipp
       expect(b.code, b.output.slice(-3000)).toBe(0)
       expect(ran(cluster)).toEqual(["smoke/data", "smoke/grow", "smoke/large", "smoke/report", "smoke/small"])
       expect(b.output).toMatch(/\[slurm\] job \d+ submitted: growlab-smoke-small \(--cpus-per-task=1/)
-      // every artifact byte for byte as the local run wrote it (same threads: the stages' cpus), but the report's
-      // compute and time tables and the HTML and Markdown holding them, which show the seconds each run measured
-      const measured = new Set(["report/report.html", "report/summary.md", "report/tables/time.arrow", "report/tables/time.csv", "report/tables/compute.arrow", "report/tables/compute.csv"])
+      // every artifact byte for byte as the local run wrote it (same threads: the stages' cpus), but the report files
+      // that show the seconds each run measured: the HTML and Markdown, the time table, and the runs and compute
+      // tables, whose CSVs must still agree in every column but the seconds
+      const measured = new Set(["report/report.html", "report/summary.md", "report/tables/time.arrow", "report/tables/time.csv", "report/tables/runs.arrow", "report/tables/runs.csv", "report/tables/compute.arrow", "report/tables/compute.csv"])
       const results = (o: Record<string, string>) => Object.fromEntries(Object.entries(o).filter(([f]) => !measured.has(f)))
       expect(results(outputsOf(cluster))).toEqual(results(outputsOf(local)))
       expect(Object.keys(outputsOf(cluster)).filter((f) => measured.has(f)).sort()).toEqual([...measured].sort())
+      const withoutSeconds = (ws: WorkspaceCopy, table: string) => {
+        const [header, ...rows] = readFileSync(join(ws.dir, "artifacts/smoke/report/tables", table), "utf8").trim().split("\n").map((l) => l.split(","))
+        const keep = header.map((c, i) => [c, i] as const).filter(([c]) => !c.includes("seconds")).map(([, i]) => i)
+        return [header, ...rows].map((r) => keep.map((i) => r[i]))
+      }
+      for (const table of ["runs.csv", "compute.csv"]) {
+        expect(withoutSeconds(cluster, table)[0], table).toContain("epochs")
+        expect(withoutSeconds(cluster, table), table).toEqual(withoutSeconds(local, table))
+      }
       const jobs = (await listJobs({ since: start })).filter((j) => j.name.startsWith("growlab-smoke-"))
       expect(jobs.map((j) => j.name).sort()).toEqual(["growlab-smoke-data", "growlab-smoke-grow", "growlab-smoke-large", "growlab-smoke-report", "growlab-smoke-small"])
       expect(jobs.every((j) => j.state === "COMPLETED")).toBe(true)
@@ -384,13 +394,14 @@ describe.skipIf(skip)(`Slurm jobs on a real single-host cluster${skip ? ` (skipp
       let output = ""
       child.stdout!.on("data", (d) => { output += String(d) })
       child.stderr!.on("data", (d) => { output += String(d) })
-      const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)))
+      let ended: number | null | undefined
+      const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => { ended = code; resolve(code) }))
       // training: the job runs and the stage has made its temp folder (Nx shows the task's output only at its end)
       const until = Date.now() + 300_000
       const tmp = () => readdirSync(join(cluster.dir, "artifacts/smoke")).some((d) => d.startsWith(".tmp-small@"))
       let jobId = ""
       while (!(jobId !== "" && tmp())) {
-        if (Date.now() > until) throw new Error(`the job never started training:\n${output.slice(-2000)}`)
+        if (Date.now() > until || ended !== undefined) throw new Error(`the job never started training (nx ${ended === undefined ? "still running" : `exited ${ended}`}):\n${output.slice(-2000)}`)
         await sleep(200)
         jobId = execFileSync("squeue", ["-h", "-n", "growlab-smoke-small", "-t", "RUNNING", "-o", "%i"], { encoding: "utf8" }).trim()
       }
