@@ -15,7 +15,9 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
 import { pathToFileURL } from "node:url"
+import * as Config from "effect/Config"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import type { Readable, Writable } from "node:stream"
 
@@ -44,12 +46,15 @@ export class BrowserError extends Schema.TaggedError<BrowserError>()("BrowserErr
 const CANDIDATES = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome", "/usr/bin/google-chrome-stable"]
 
 /** The browser binary: GROWLAB_CHROMIUM when set (and then only it), else the first usual Debian/Chrome path that exists. */
-export const findChromium = (): Effect.Effect<string, BrowserUnavailable> => {
-  const env = process.env.GROWLAB_CHROMIUM
-  const tried = env ? [env] : CANDIDATES
-  const found = tried.find((p) => existsSync(p))
-  return found ? Effect.succeed(found) : Effect.fail(new BrowserUnavailable({ tried, reason: "no binary found" }))
-}
+export const findChromium = (): Effect.Effect<string, BrowserUnavailable> =>
+  Config.option(Config.nonEmptyString("GROWLAB_CHROMIUM")).pipe(
+    Effect.orElseSucceed(() => Option.none<string>()),
+    Effect.flatMap((chosen) => {
+      const tried = Option.match(chosen, { onNone: () => CANDIDATES, onSome: (p) => [p] })
+      const found = tried.find((p) => existsSync(p))
+      return found ? Effect.succeed(found) : Effect.fail(new BrowserUnavailable({ tried, reason: "no binary found" }))
+    })
+  )
 
 export const FLAGS = [
   "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",

@@ -1,5 +1,6 @@
 import { assert, describe, it, layer } from "@effect/vitest"
 import * as Context from "effect/Context"
+import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as FileSystem from "@effect/platform/FileSystem"
@@ -159,13 +160,12 @@ layer(StudySizedLive, { timeout: 180_000 })("a study-sized report (issue #22)", 
 describe("without Chromium", () => {
   it.effect("the check fails and says how to install it", () =>
     Effect.gen(function*() {
-      const saved = process.env.GROWLAB_CHROMIUM
-      process.env.GROWLAB_CHROMIUM = "/nonexistent/chromium"
-      const error = yield* Browser.findChromium().pipe(Effect.flip, Effect.ensuring(Effect.sync(() => {
-        if (saved === undefined) delete process.env.GROWLAB_CHROMIUM
-        else process.env.GROWLAB_CHROMIUM = saved
-      })))
+      const error = yield* Browser.findChromium().pipe(
+        Effect.flip,
+        Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["GROWLAB_CHROMIUM", "/nonexistent/chromium"]])))
+      )
       assert.strictEqual(error._tag, "BrowserUnavailable")
+      assert.deepStrictEqual(error.tried, ["/nonexistent/chromium"])
       assert.include(error.message, "apt-get install -y chromium")
     }))
 })
