@@ -187,6 +187,8 @@ export interface WelchTest {
   readonly df: number
   /** Two-sided p-value. */
   readonly pValue: number
+  /** Standard error of the difference, sqrt(s_a²/n_a + s_b²/n_b); NaN with fewer than two values a side. */
+  readonly se: number
 }
 
 /**
@@ -196,18 +198,19 @@ export interface WelchTest {
  */
 export const welchTest = (a: ReadonlyArray<number>, b: ReadonlyArray<number>): WelchTest => {
   const difference = mean(a) - mean(b)
-  if (a.length < 2 || b.length < 2) return { difference, t: NaN, df: NaN, pValue: NaN }
+  if (a.length < 2 || b.length < 2) return { difference, t: NaN, df: NaN, pValue: NaN, se: NaN }
   const va = variance(a) / a.length
   const vb = variance(b) / b.length
   const se2 = va + vb
   if (se2 === 0) {
     return difference === 0
-      ? { difference, t: 0, df: a.length + b.length - 2, pValue: 1 }
-      : { difference, t: difference > 0 ? Infinity : -Infinity, df: a.length + b.length - 2, pValue: 0 }
+      ? { difference, t: 0, df: a.length + b.length - 2, pValue: 1, se: 0 }
+      : { difference, t: difference > 0 ? Infinity : -Infinity, df: a.length + b.length - 2, pValue: 0, se: 0 }
   }
-  const t = difference / Math.sqrt(se2)
+  const se = Math.sqrt(se2)
+  const t = difference / se
   const df = (se2 * se2) / ((va * va) / (a.length - 1) + (vb * vb) / (b.length - 1))
-  return { difference, t, df, pValue: studentTTwoSided(t, df) }
+  return { difference, t, df, pValue: studentTTwoSided(t, df), se }
 }
 
 /** Welch's confidence interval for a difference of means. */
@@ -220,15 +223,13 @@ export interface DifferenceInterval {
 }
 
 /**
- * Welch's interval for mean(a) - mean(b): difference ± t_{(1+level)/2, df} · sqrt(s_a²/n_a + s_b²/n_b) with the
- * Welch–Satterthwaite df, the interval that matches `welchTest` (it excludes 0 exactly when p < 1 - level). NaN bounds
- * with fewer than two values a side; two constant samples give a zero-width interval.
+ * Welch's interval for mean(a) - mean(b) from `welchTest(a, b)`: difference ± t_{(1+level)/2, df} · sqrt(s_a²/n_a +
+ * s_b²/n_b) with the Welch–Satterthwaite df, the interval that matches the test (it excludes 0 exactly when
+ * p < 1 - level). NaN bounds with fewer than two values a side; two constant samples give a zero-width interval.
  */
-export const welchInterval = (a: ReadonlyArray<number>, b: ReadonlyArray<number>, level = 0.95): DifferenceInterval => {
-  const w = welchTest(a, b)
+export const welchInterval = (w: WelchTest, level = 0.95): DifferenceInterval => {
   if (Number.isNaN(w.df)) return { difference: w.difference, level, lower: NaN, upper: NaN }
-  const se = Math.sqrt(variance(a) / a.length + variance(b) / b.length)
-  const half = se === 0 ? 0 : tQuantile((1 + level) / 2, w.df) * se
+  const half = w.se === 0 ? 0 : tQuantile((1 + level) / 2, w.df) * w.se
   return { difference: w.difference, level, lower: w.difference - half, upper: w.difference + half }
 }
 
@@ -363,3 +364,7 @@ export const adjust = (ps: ReadonlyArray<number>, correction: Correction): Reado
 /** How a correction is named in a caption. */
 export const correctionName = (correction: Correction): string =>
   correction === "holm" ? "Holm–Bonferroni" : "Benjamini–Hochberg"
+
+/** How a correction is named in a column title: `p (Holm)`, `p (BH)`. */
+export const correctionShortName = (correction: Correction): string =>
+  correction === "holm" ? "Holm" : "BH"

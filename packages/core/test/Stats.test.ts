@@ -75,22 +75,24 @@ describe("Stats", () => {
     assert.isNaN(Stats.welchTest([1], [1, 2]).pValue)
     assert.strictEqual(Stats.welchTest([1, 1], [1, 1]).pValue, 1)
     assert.strictEqual(Stats.welchTest([1, 1], [2, 2]).pValue, 0)
+    assert.isNaN(Stats.welchTest([1], [1, 2]).se)
+    assert.strictEqual(Stats.welchTest([1, 1], [2, 2]).se, 0)
   })
 
   it("Welch's interval for a difference of means matches scipy's ttest_ind(...).confidence_interval", () => {
-    const w = Stats.welchInterval(A, B)
+    const w = Stats.welchInterval(Stats.welchTest(A, B))
     close(w.lower, -0.053266925902041615, 1e-12, "lower")
     close(w.upper, -0.0058997407646249785, 1e-12, "upper")
     close(w.difference, Stats.mean(A) - Stats.mean(B), 1e-15, "difference")
-    const w90 = Stats.welchInterval(A3, B3, 0.9)
+    const w90 = Stats.welchInterval(Stats.welchTest(A3, B3), 0.9)
     close(w90.lower, 0.01967213326543572, 1e-12, "lower, 90%")
     close(w90.upper, 0.03046120006789764, 1e-12, "upper, 90%")
     // the interval excludes 0 exactly when the test rejects at 1 - level
     const p = Stats.welchTest(A, B).pValue
     assert.isBelow(p, 0.05)
-    assert.isAbove(Stats.welchInterval(A, B, 1 - p / 2).upper, 0, "at level 1 - p/2 > 1 - p the interval reaches past 0")
-    assert.isNaN(Stats.welchInterval([1], [1, 2]).lower)
-    assert.deepStrictEqual(Stats.welchInterval([1, 1], [2, 2]), { difference: -1, level: 0.95, lower: -1, upper: -1 })
+    assert.isAbove(Stats.welchInterval(Stats.welchTest(A, B), 1 - p / 2).upper, 0, "at level 1 - p/2 > 1 - p the interval reaches past 0")
+    assert.isNaN(Stats.welchInterval(Stats.welchTest([1], [1, 2])).lower)
+    assert.deepStrictEqual(Stats.welchInterval(Stats.welchTest([1, 1], [2, 2])), { difference: -1, level: 0.95, lower: -1, upper: -1 })
   })
 
   it("Holm–Bonferroni: step-down adjusted p-values, monotone in the raw ones, NaN not counted", () => {
@@ -144,7 +146,7 @@ describe("Stats", () => {
     close(e90.lower, -0.04241666666666666, 1e-12, "lower, 90%")
     close(e90.upper, -0.017249999999999988, 1e-12, "upper, 90%")
     // with three values a side the bootstrap interval is narrower than Welch's (it sees only their spread)
-    const w = Stats.welchInterval(A3, B3)
+    const w = Stats.welchInterval(Stats.welchTest(A3, B3))
     assert.isAbove(e.lower, w.lower)
     assert.isBelow(e.upper, w.upper)
     assert.isNaN(Stats.bootstrapDifference([1], [1, 2]).lower)

@@ -104,7 +104,8 @@ export const reach = (c: RunCost, accuracy: number): Reach | undefined => {
   return undefined
 }
 
-const meanOf = (xs: ReadonlyArray<number>) => (xs.length === 0 ? NaN : Stats.mean(xs))
+/** A run's training FLOPs with the reused small model's or teacher's. */
+export const totalFlops = (c: RunCost): number => c.flops + c.reusedFlops
 
 /** Per method: parameters, FLOPs and seconds of its own training, of the reused small model, and in all. */
 export const computeTable = (groups: ReadonlyArray<Runs.Group>, costs: ReadonlyMap<Runs.Run, RunCost>): DataTable => ({
@@ -128,11 +129,11 @@ export const computeTable = (groups: ReadonlyArray<Runs.Group>, costs: ReadonlyM
   ],
   rows: groups.map((g) => {
     const cs = g.runs.map((r) => costs.get(r)!)
-    const m = (f: (c: RunCost) => number) => meanOf(cs.map(f))
+    const m = (f: (c: RunCost) => number) => Stats.mean(cs.map(f))
     return {
       method: g.label, runs: g.runs.length, params: num(g.runs[0].metrics.info.paramCount),
       epochs: Runs.epochsOf(g),
-      train_flops: m((c) => c.flops), reused_flops: m((c) => c.reusedFlops), total_flops: m((c) => c.flops + c.reusedFlops),
+      train_flops: m((c) => c.flops), reused_flops: m((c) => c.reusedFlops), total_flops: m(totalFlops),
       train_seconds: m((c) => c.seconds), reused_seconds: m((c) => c.reusedSeconds), total_seconds: m((c) => c.seconds + c.reusedSeconds)
     }
   })
@@ -151,7 +152,7 @@ export const timeToTargetTable = (
       rows.push({
         method: g.label, target: `${t.label} best (${t.epochs} epoch${t.epochs === 1 ? "" : "s"})`, target_accuracy: t.accuracy,
         reached: `${reached.length}/${g.runs.length}`,
-        epochs: meanOf(reached.map((x) => x.epochs)), seconds: meanOf(reached.map((x) => x.seconds)), flops: meanOf(reached.map((x) => x.flops))
+        epochs: Stats.mean(reached.map((x) => x.epochs)), seconds: Stats.mean(reached.map((x) => x.seconds)), flops: Stats.mean(reached.map((x) => x.flops))
       })
     }
   }
@@ -180,7 +181,7 @@ export const costPoint = (g: Runs.Group, costs: ReadonlyMap<Runs.Run, RunCost>, 
   const ci = Stats.confidenceInterval(g.runs.map((r) => Runs.summarize(r.metrics).finalValAccuracy), level)
   return {
     method: g.label,
-    flops: meanOf(g.runs.map((r) => ((c) => c.flops + c.reusedFlops)(costs.get(r)!))),
+    flops: Stats.mean(g.runs.map((r) => totalFlops(costs.get(r)!))),
     mean: ci.mean, lo: ci.lower, hi: ci.upper, runs: g.runs.length
   }
 }
@@ -191,8 +192,8 @@ export const costPoint = (g: Runs.Group, costs: ReadonlyMap<Runs.Run, RunCost>, 
  */
 export const costCurve = (g: Runs.Group, costs: ReadonlyMap<Runs.Run, RunCost>) => {
   const cs = g.runs.map((r) => costs.get(r)!)
-  const perEpoch = meanOf(cs.map((c) => c.flopsPerEpoch))
-  const reused = meanOf(cs.map((c) => c.reusedFlops))
+  const perEpoch = Stats.mean(cs.map((c) => c.flopsPerEpoch))
+  const reused = Stats.mean(cs.map((c) => c.reusedFlops))
   const points = Runs.byEpoch(g.runs, (e) => e.valAccuracy)
     .filter((e) => e.values.length === g.runs.length)
     .map((e, i) => ({ epoch: e.epoch, flops: reused + (i + 1) * perEpoch, mean: Stats.mean(e.values) }))

@@ -207,7 +207,7 @@ export const significanceTable = (ms: ReadonlyArray<MethodStats>, referencesOf: 
         const a = m.summaries.map(metric.pick)
         const b = ref.map(metric.pick)
         const w = Stats.welchTest(a, b)
-        const interval = Stats.welchInterval(a, b, options.level)
+        const interval = Stats.welchInterval(w, options.level)
         const boot = Stats.bootstrapDifference(a, b, { level: options.level, ...options.bootstrap, stream: rows.length })
         rows.push({
           method: m.group.label, against: reference.label, metric: metric.title, n: a.length, reference_n: b.length,
@@ -231,7 +231,7 @@ export const significanceTable = (ms: ReadonlyArray<MethodStats>, referencesOf: 
     name: "significance",
     title: "Differences from the reference",
     caption: `Welch's two-sided t-test of each method against its reference (the same configuration trained from scratch ` +
-      `when the report has one, else the separate reference), epoch-matched, ${ns.length === 0 ? "no test" : `${Math.min(...ns) === Math.max(...ns) ? `n = ${ns[0]}` : `n = ${Math.min(...ns)}–${Math.max(...ns)}`} runs a side (columns n)`}. ` +
+      `when the report has one, else the separate reference), epoch-matched, ${ns.length === 0 ? "no test" : `${Runs.nRange(ns)} runs a side (columns n)`}. ` +
       `Difference = method − reference with Welch's ${pct} interval; the bootstrap ${pct} interval resamples each side's runs (percentile, ` +
       `exact enumeration up to ${options.bootstrap.resamples} resample pairs, else seeded draws). p (adjusted): ${name} over the ` +
       `${rows.length} tests of this table; significant means p (adjusted) < ${options.alpha}. Methods with fewer than two runs are not tested.`,
@@ -249,7 +249,7 @@ export const significanceTable = (ms: ReadonlyArray<MethodStats>, referencesOf: 
       { key: "t", title: "t", format: "fixed2", detail: true },
       { key: "df", title: "df", format: "fixed2", detail: true },
       { key: "p", title: "p", format: "pvalue" },
-      { key: "p_adjusted", title: `p (${options.correction === "holm" ? "Holm" : "BH"})`, format: "pvalue" },
+      { key: "p_adjusted", title: `p (${Stats.correctionShortName(options.correction)})`, format: "pvalue" },
       { key: "significant", title: `Significant (adjusted p < ${options.alpha})`, format: "text" }
     ],
     rows

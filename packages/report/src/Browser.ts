@@ -11,7 +11,7 @@
  * extra file descriptors, so this module uses node:child_process directly.
  */
 import { spawn } from "node:child_process"
-import { existsSync, mkdtempSync, rmSync } from "node:fs"
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
 import { pathToFileURL } from "node:url"
@@ -253,7 +253,6 @@ const session = async (binary: string, file: string, options: CheckOptions): Pro
     const evaluated = await cdp.send("Runtime.evaluate", { expression: INSPECT, returnByValue: true }, sessionId)
     if (evaluated.exceptionDetails) throw new Error(`inspection failed: ${evaluated.exceptionDetails.text}`)
     const state = evaluated.result.value as { title: string; figures: Array<FigureState>; tables: number; pageHeight: number }
-    const { writeFileSync, mkdirSync } = await import("node:fs")
     if (options.screenshot) {
       const metrics = await cdp.send("Page.getLayoutMetrics", {}, sessionId)
       const size = metrics.cssContentSize ?? metrics.contentSize

@@ -52,18 +52,19 @@ export const select = (pool: ReadonlyArray<Runs.Run>, sel: Readonly<Record<strin
   return { runs }
 }
 
+/** A value's digits in the metric's unit, without the unit: loss to 4 places, seconds to 1, accuracy in percent to 2. */
+const magnitude = (v: number, metric: ClaimMetric): string =>
+  metric === "val_loss" ? v.toFixed(4) : metric === "seconds_per_epoch" ? v.toFixed(1) : (v * 100).toFixed(2)
+
 const show = (v: number, metric: ClaimMetric): string =>
-  Number.isNaN(v) ? "–" : metric === "val_loss" ? v.toFixed(4) : metric === "seconds_per_epoch" ? `${v.toFixed(1)} s` : `${(v * 100).toFixed(2)}%`
+  Number.isNaN(v) ? "–" : `${magnitude(v, metric)}${metric === "val_loss" ? "" : metric === "seconds_per_epoch" ? " s" : "%"}`
 
 const withCi = (c: Stats.ConfidenceInterval, metric: ClaimMetric): string =>
-  `${show(c.mean, metric)}${c.n >= 2 ? ` ± ${metric === "val_loss" ? c.halfWidth.toFixed(4) : metric === "seconds_per_epoch" ? c.halfWidth.toFixed(1) : (c.halfWidth * 100).toFixed(2)}` : ""} (n=${c.n})`
+  `${show(c.mean, metric)}${c.n >= 2 ? ` ± ${magnitude(c.halfWidth, metric)}` : ""} (n=${c.n})`
 
 /** A signed difference in the metric's unit: accuracy in percentage points, loss as is, time in seconds. */
-const signed = (v: number, metric: ClaimMetric): string => {
-  if (Number.isNaN(v)) return "–"
-  const text = metric === "val_loss" ? Math.abs(v).toFixed(4) : metric === "seconds_per_epoch" ? Math.abs(v).toFixed(1) : (Math.abs(v) * 100).toFixed(2)
-  return `${v < 0 ? "−" : "+"}${text}`
-}
+const signed = (v: number, metric: ClaimMetric): string =>
+  Number.isNaN(v) ? "–" : `${v < 0 ? "−" : "+"}${magnitude(Math.abs(v), metric)}`
 
 const unit = (metric: ClaimMetric): string => (metric === "val_loss" ? "" : metric === "seconds_per_epoch" ? " s" : " pt")
 
@@ -137,7 +138,7 @@ export const evaluate = (claim: Claim, runs: ReadonlyArray<Runs.Run>, versusRuns
     versus: Stats.confidenceInterval(b, options.level),
     comparison: {
       test,
-      interval: Stats.welchInterval(a, b, options.level),
+      interval: Stats.welchInterval(test, options.level),
       bootstrap: Stats.bootstrapDifference(a, b, { level: options.level, ...options.bootstrap, stream: options.stream }),
       claimedWay: claim.direction === "higher" ? test.difference > 0 : test.difference < 0
     },
@@ -193,12 +194,6 @@ export const tally = (checked: ReadonlyArray<Checked>, options: { readonly alpha
       (of("no figure") > 0 ? `, ${of("no figure")} without a figure` : ""))
   }
   return parts.join("; ") + "."
-}
-
-/** "n = 3" when every selection has the same number of runs, else "n = 2–3". */
-export const nRange = (ns: ReadonlyArray<number>): string => {
-  const lo = Math.min(...ns), hi = Math.max(...ns)
-  return ns.length === 0 ? "n = 0" : lo === hi ? `n = ${lo}` : `n = ${lo}–${hi}`
 }
 
 const thousands = (n: number): string => String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ",")
@@ -282,11 +277,11 @@ export const comparisonsView = (checked: ReadonlyArray<Checked>, options: { read
   // each side's mean (its interval is in claims.csv: the difference's interval is the comparison's); the study's figure
   const side = (ci: Stats.ConfidenceInterval, metric: ClaimMetric, published: number | undefined) =>
     show(ci.mean, metric) + (uniform ? "" : ` (n=${ci.n})`) + (published === undefined ? "" : `; study ${show(published, metric)}`)
-  const short = options.correction === "holm" ? "Holm" : "BH"
+  const short = Stats.correctionShortName(options.correction)
   return {
     name: "claim_comparisons",
     title: "Comparisons",
-    caption: `${nRange(ns)} runs per selection${uniform ? "" : " (in brackets)"}; ours and versus: means over the runs (with their ${pct} ` +
+    caption: `${Runs.nRange(ns)} runs per selection${uniform ? "" : " (in brackets)"}; ours and versus: means over the runs (with their ${pct} ` +
       "intervals in claims.csv). " +
       `Difference = ours − versus (accuracy in percentage points) with Welch's ${pct} interval. p: Welch's two-sided t-test; ` +
       `p (${short}): ${Stats.correctionName(options.correction)} over the ${rows.filter((c) => !Number.isNaN(c.pAdjusted)).length} tested comparisons ` +
@@ -323,7 +318,7 @@ export const figuresView = (checked: ReadonlyArray<Checked>, level: number): Dat
     name: "claim_figures",
     title: "Published figures",
     caption: `The study's absolute numbers beside ours: mean ± ${Math.round(level * 100)}% confidence half-width (Student t) over ` +
-      `${nRange(rows.map((c) => c.ours.n))} runs; the verdict says whether the published figure lies inside that interval.`,
+      `${Runs.nRange(rows.map((c) => c.ours.n))} runs; the verdict says whether the published figure lies inside that interval.`,
     columns: [
       { key: "claim", title: "Claim", format: "text" },
       { key: "study", title: "Study", format: "text" },

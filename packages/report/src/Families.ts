@@ -102,14 +102,21 @@ export const palette = (
 
 /**
  * The palette under other names (`fullOf`: shown name → the label the palette knows), e.g. a panel's methods without
- * the vars its title already names; colours and families stay those of the full labels.
+ * the vars its title already names; colours and families stay those of the full labels. With it, `shortOf`: the
+ * reverse map (full label → shown name), for renaming the data drawn with the palette.
  */
-export const relabel = (p: Palette, fullOf: ReadonlyMap<string, string>): Palette => {
+export const relabelWith = (p: Palette, fullOf: ReadonlyMap<string, string>): { readonly palette: Palette; readonly shortOf: ReadonlyMap<string, string> } => {
   const shortOf = new Map([...fullOf].map(([short, full]) => [full, short]))
   const domain = p.domain.filter((l) => shortOf.has(l)).map((l) => shortOf.get(l)!)
   const full = (l: string) => fullOf.get(l) ?? l
   return {
-    domain, range: domain.map((l) => p.colourOf(full(l))), families: p.families,
-    familyOf: (l) => p.familyOf(full(l)), colourOf: (l) => p.colourOf(full(l))
+    palette: {
+      domain, range: domain.map((l) => p.colourOf(full(l))), families: p.families,
+      familyOf: (l) => p.familyOf(full(l)), colourOf: (l) => p.colourOf(full(l))
+    },
+    shortOf
   }
 }
+
+/** The palette under other names (see `relabelWith`). */
+export const relabel = (p: Palette, fullOf: ReadonlyMap<string, string>): Palette => relabelWith(p, fullOf).palette

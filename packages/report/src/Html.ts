@@ -83,7 +83,8 @@ const blockHtml = (b: Block): string => {
   }
 }
 
-const blockFigures = (b: Block): ReadonlyArray<Figure> =>
+/** The figures of a block, those in collapsible parts included. */
+export const blockFigures = (b: Block): ReadonlyArray<Figure> =>
   b._tag === "figure" ? [b.figure] : b._tag === "gallery" ? b.figures : b._tag === "details" ? b.blocks.flatMap(blockFigures) : []
 
 /** Every figure of the sections, in document order (those in collapsible parts included). */

@@ -34,6 +34,10 @@ const curvePoints = (ms: ReadonlyArray<Analysis.MethodStats>, pick: (e: Paramete
 const figure = (id: string, caption: string, spec: Parameters<typeof Charts.renderSvg>[0]) =>
   Effect.map(Charts.renderSvg(spec), (svg): Html.Block => ({ _tag: "figure", figure: { id, caption, svg } }))
 
+/** A panel's names for its methods (without the vars of its title), and the palette under those names. */
+const panelNaming = (palette: Families.Palette, labels: ReadonlyArray<string>, vars: Panels.Panel<unknown>["vars"]) =>
+  Families.relabelWith(palette, new Map(labels.map((l) => [Panels.shortLabel(l, vars), l])))
+
 /** More methods than this in one chart (and more than one family among them): the curves are drawn one family per panel. */
 const OVERLAY_LIMIT = 5
 
@@ -45,10 +49,7 @@ const curveFigure = (
   a: Analysed, panel: Panels.Panel<Analysis.MethodStats>, id: string, title: string, caption: string, yTitle: string,
   points: ReadonlyArray<Charts.CurvePoint>, options: Charts.CurveOptions
 ) => {
-  // a panel names its methods without the vars of its title
-  const fullOf = new Map(panel.items.map((m) => [Panels.shortLabel(m.group.label, panel.vars), m.group.label]))
-  const shortOf = new Map([...fullOf].map(([short, full]) => [full, short]))
-  const palette = Families.relabel(a.palette, fullOf)
+  const { palette, shortOf } = panelNaming(a.palette, panel.items.map((m) => m.group.label), panel.vars)
   const named = points.map((p) => ({ ...p, method: shortOf.get(p.method) ?? p.method }))
   const short = (ms: ReadonlyArray<Analysis.MethodStats>) => ms.map((m) => shortOf.get(m.group.label)!)
   const references = short(panel.items.filter((m) => m.isReference))
@@ -95,16 +96,14 @@ const curveSections = (params: Params, a: Analysed) =>
     const pctCaption = anyRepeat ? ` with its ${pct} confidence interval over runs` : ""
     const compute: Array<Html.Block> = []
     for (const p of a.costPanels) {
-      // a panel names its methods without the vars of its title
-      const fullOf = new Map([...p.points, ...p.curves].map((x) => [Panels.shortLabel(x.method, p.vars), x.method]))
-      const shortOf = new Map([...fullOf].map(([short, full]) => [full, short]))
+      const { palette, shortOf } = panelNaming(a.palette, [...p.points, ...p.curves].map((x) => x.method), p.vars)
       const points = p.points.map((x) => ({ ...x, method: shortOf.get(x.method)! }))
       const curves = p.curves.map((x) => ({ ...x, method: shortOf.get(x.method)! }))
       compute.push(yield* figure(`accuracy-flops${p.id}`,
         `Final validation accuracy against training FLOPs${p.title}: each method a point (mean over its runs${pctCaption}); a grown ` +
         "model's FLOPs include the training of the small model it was grown from, a distilled model's its teacher's. Dashed: each " +
         "reference epoch by epoch, so a point above a reference's line beats that reference trained for the same compute.",
-        Charts.accuracyFlops(`Accuracy against training compute${p.title}`, points, curves, Families.relabel(a.palette, fullOf))))
+        Charts.accuracyFlops(`Accuracy against training compute${p.title}`, points, curves, palette)))
     }
     return { accuracy, more, firstEpoch, timeBars, compute }
   })
@@ -178,14 +177,22 @@ const folded = (t: DataTable.DataTable, what: string): Html.Block =>
 /** Secondary tables longer than this are folded (the performance, compute and claims tables never are). */
 const FOLD_ROWS = 20
 
-/** A secondary table: shown, or folded when it is long. */
-const secondary = (t: DataTable.DataTable, what: string): Html.Block => (t.rows.length > FOLD_ROWS ? folded(t, what) : table(t))
-
+/** What each secondary table holds, by table name: the summary of the table when it is folded. */
 const WHAT = {
   time_to_target: "for each method and matched reference, the runs reaching its accuracy and the epochs, seconds and FLOPs to it",
   scratch_match: "for each method, the reference epochs that reach its best accuracy",
   time: "seconds per epoch of each method"
 } as const
+
+/** The fold of a table: what it holds when it is a long secondary table (folded in HTML and Markdown), else undefined. */
+const foldOf = (t: DataTable.DataTable): string | undefined =>
+  t.rows.length > FOLD_ROWS && t.name in WHAT ? WHAT[t.name as keyof typeof WHAT] : undefined
+
+/** A secondary table: shown, or folded when it is long. */
+const secondary = (t: DataTable.DataTable): Html.Block => {
+  const what = foldOf(t)
+  return what === undefined ? table(t) : folded(t, what)
+}
 
 /** The Markdown of a table, folded into a `<details>` (which GitHub renders) when the HTML folds it. */
 const markdownOf = (t: DataTable.DataTable, level: string, fold?: string): ReadonlyArray<string> =>
@@ -225,7 +232,7 @@ export const render = (params: Params, loaded: Loaded, a: Analysed, title: strin
     sections.push({ id: "first-epoch", title: "First epoch", blocks: [firstEpoch] })
     sections.push({
       id: "compute", title: "Compute",
-      blocks: [...compute, table(t.compute), ...(t.timeToTarget ? [secondary(t.timeToTarget, WHAT.time_to_target)] : [])]
+      blocks: [...compute, table(t.compute), ...(t.timeToTarget ? [secondary(t.timeToTarget)] : [])]
     })
     sections.push({
       id: "performance",
@@ -237,12 +244,12 @@ export const render = (params: Params, loaded: Loaded, a: Analysed, title: strin
         folded(t.runs, runsWhat)
       ]
     })
-    if (t.match) sections.push({ id: "scratch-match", title: "Reference epochs to match", blocks: [secondary(t.match, WHAT.scratch_match), ...(yield* scratchMatchCharts(a))] })
-    sections.push({ id: "time", title: "Time per epoch", blocks: [secondary(t.time, WHAT.time), timeBars] })
+    if (t.match) sections.push({ id: "scratch-match", title: "Reference epochs to match", blocks: [secondary(t.match), ...(yield* scratchMatchCharts(a))] })
+    sections.push({ id: "time", title: "Time per epoch", blocks: [secondary(t.time), timeBars] })
     if (t.expansion) {
       // the weight heatmaps (dozens in a study) folded below the table
       const heatmaps = expansionBlocks(params, loaded, path)
-      const count = Html.figuresOf([{ id: "", title: "", blocks: heatmaps }]).length
+      const count = heatmaps.flatMap(Html.blockFigures).length
       sections.push({
         id: "expansions", title: "Expansions",
         blocks: [table(t.expansion), ...(heatmaps.length > 0 ? [{ _tag: "details", summary: `Weight heatmaps (${count} figure${count === 1 ? "" : "s"})`, blocks: heatmaps } as Html.Block] : [])]
@@ -258,7 +265,7 @@ export const render = (params: Params, loaded: Loaded, a: Analysed, title: strin
       `# ${title}`, "", a.meta, "",
       ...(t.claims ? ["## The study's claims", "", a.claimsTally ?? "", "", ...[t.claimComparisons, t.claimFigures].flatMap((v) => (v ? markdownOf(v, "###") : []))] : []),
       ...[t.performance, t.twins, t.compute, t.timeToTarget, t.match, t.time, t.expansion, t.gradcam].flatMap((x) =>
-        !x ? [] : markdownOf(x, "##", x.rows.length > FOLD_ROWS && x.name in WHAT ? WHAT[x.name as keyof typeof WHAT] : undefined)),
+        !x ? [] : markdownOf(x, "##", foldOf(x))),
       ...(t.significance.rows.length > 0 ? markdownOf(t.significance, "##", testsWhat) : []),
       ...markdownOf(t.runs, "##", runsWhat),
       "## Figures", "", `In report.html: ${figures.map((f) => f.id).join(", ")}.`, ""

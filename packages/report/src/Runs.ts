@@ -144,3 +144,9 @@ export const byEpoch = (runs: ReadonlyArray<Run>, pick: (e: MetricsArtifact.Epoc
   for (const r of runs) for (const e of r.metrics.epochs) map.set(e.epoch, [...(map.get(e.epoch) ?? []), pick(e)])
   return [...map.entries()].sort(([a], [b]) => a - b).map(([epoch, values]) => ({ epoch, values }))
 }
+
+/** "n = 3" when every selection has the same number of runs, else "n = 2–3" (for captions). */
+export const nRange = (ns: ReadonlyArray<number>): string => {
+  const lo = Math.min(...ns), hi = Math.max(...ns)
+  return ns.length === 0 ? "n = 0" : lo === hi ? `n = ${lo}` : `n = ${lo}–${hi}`
+}

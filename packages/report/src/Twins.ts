@@ -7,6 +7,7 @@
  */
 import type { EpochMetrics } from "@growlab/core/MetricsArtifact"
 import type * as DataTable from "./DataTable.js"
+import { nameOf } from "./Families.js"
 import type * as Runs from "./Runs.js"
 
 /** Methods (two or more, by label) whose runs are identical, and the number of runs each has. */
@@ -63,9 +64,9 @@ export const table = (twins: ReadonlyArray<TwinSet>, repeatVar: string): DataTab
  * in the method's name (the first part), else every label joined by " = ".
  */
 export const labelOf = (twin: TwinSet): string => {
-  const tails = twin.methods.map((m) => m.slice(m.split(", ")[0].length))
+  const tails = twin.methods.map((m) => m.slice(nameOf(m).length))
   return tails.every((t) => t === tails[0])
-    ? `${twin.methods.map((m) => m.split(", ")[0]).join(" = ")}${tails[0]}`
+    ? `${twin.methods.map(nameOf).join(" = ")}${tails[0]}`
     : twin.methods.join(" = ")
 }
 

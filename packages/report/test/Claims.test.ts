@@ -66,7 +66,7 @@ describe("claims", () => {
     const checked = Claims.judge(family(), { alpha: 0.05, correction: "holm" })
     const full = Claims.claimsTable(checked, 0.95, "holm")
     const first = full.rows[0]
-    const welch = Stats.welchInterval([0.612, 0.634, 0.641, 0.628], [0.655, 0.671, 0.649])
+    const welch = Stats.welchInterval(Stats.welchTest([0.612, 0.634, 0.641, 0.628], [0.655, 0.671, 0.649]))
     const boot = Stats.bootstrapDifference([0.612, 0.634, 0.641, 0.628], [0.655, 0.671, 0.649])
     assert.isTrue(boot.exact, "4 and 3 runs: 6,912 resample pairs, enumerated")
     assert.deepStrictEqual(
