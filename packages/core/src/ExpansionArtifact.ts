@@ -132,8 +132,11 @@ const MAPPING: ReadonlyArray<Column> = [
   { name: "max_abs_diff_real", type: "float64", write: (_r, s) => s.real?.maxAbsDiff ?? null }
 ]
 
+/** Every column, in table order (the mapping columns last). */
+const ALL: ReadonlyArray<Column> = [...BASE, ...MAPPING]
+
 /** Every column name, in table order. */
-export const COLUMNS: ReadonlyArray<string> = [...BASE, ...MAPPING].map((c) => c.name)
+export const COLUMNS: ReadonlyArray<string> = ALL.map((c) => c.name)
 
 /** Whether the records carry a unit mapping (then the table has the mapping columns). */
 const mapped = (layers: ReadonlyArray<LayerRecord>): boolean => layers.length > 0 && layers.every((l) => l.newUnits !== undefined)
@@ -148,7 +151,7 @@ const replacer = (_k: string, v: unknown) => (typeof v === "number" && !Number.i
 const reviver = (_k: string, v: unknown) => (v === "Infinity" ? Number.POSITIVE_INFINITY : v === "NaN" ? Number.NaN : v)
 
 export const toTable = (e: Expansion): Table => {
-  const columns = mapped(e.layers) ? [...BASE, ...MAPPING] : BASE
+  const columns = mapped(e.layers) ? ALL : BASE
   const t = new Table(Object.fromEntries(columns.map((c) => [c.name, vector(c.type, e.layers.map((r) => c.write(r, e.summary)))])))
   const metadata = new Map<string, string>([
     ["growlab.kind", "expansion"],
@@ -175,7 +178,7 @@ const cell = (type: ArrowType, v: unknown): Cell => (v === null || v === undefin
 const recordsOf = (table: Table, cols: Map<string, Array<unknown>>): Array<Record<string, unknown>> =>
   Array.from({ length: table.numRows }, (_, i) => {
     const r: Record<string, unknown> = {}
-    for (const c of [...BASE, ...MAPPING]) {
+    for (const c of ALL) {
       const values = cols.get(c.name)
       if (!values || c.field === undefined) continue
       if (typeof c.field === "string") r[c.field] = cell(c.type, values[i])

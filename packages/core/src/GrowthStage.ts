@@ -79,7 +79,7 @@ export const make = <P extends { readonly seed: number; readonly probeSize: numb
       for (const line of grown.log ?? []) ctx.log(line)
       const measurer = yield* Preservation.Measurer
       const p = yield* measurer.measure(source, grown.model, {
-        size: params.probeSize, seed: params.seed, ...(dataset !== undefined && dataset.labels.length > 0 ? { dataset } : {})
+        size: params.probeSize, seed: params.seed, ...(dataset !== undefined ? { dataset } : {})
       })
       const exact = grown.breaks.length === 0
       ctx.log(`${grown.method}: ${countParams(source.spec)} → ${countParams(grown.model.spec)} params in ${growMs.toFixed(1)} ms; ` +

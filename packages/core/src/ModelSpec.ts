@@ -64,6 +64,12 @@ export const encodeModelSpec = Schema.encodeSync(ModelSpec)
 /** The stable name of layer i: the user's name, else `<type>_<i>`. Weight names are `<layer>/<param>`. */
 export const layerName = (layer: Layer, index: number): string => layer.name ?? `${layer._tag}_${index}`
 
+/** A shape as error messages and comparisons write it: `[32, 32, 3]`. */
+export const shapeText = (shape: ReadonlyArray<number>): string => `[${shape.join(", ")}]`
+
+/** Values per example the model takes (the product of its input shape). */
+export const inputSize = (spec: ModelSpec): number => spec.inputShape.reduce((a, b) => a * b, 1)
+
 /** A weight tensor of a layer, in the layouts stated above. */
 export interface WeightShape {
   readonly name: string
@@ -99,7 +105,7 @@ export const inferShapes = (spec: ModelSpec): ReadonlyArray<LayerShapes> => {
     switch (layer._tag) {
       case "dense": {
         if (shape.length !== 1) {
-          throw new SpecError({ layer: name, field: "inputShape", expected: "a rank-1 input (add a flatten layer)", actual: `[${shape.join(", ")}]` })
+          throw new SpecError({ layer: name, field: "inputShape", expected: "a rank-1 input (add a flatten layer)", actual: shapeText(shape) })
         }
         weights.push(w("kernel", [shape[0], layer.units]))
         if (layer.useBias) weights.push(w("bias", [layer.units]))
@@ -108,7 +114,7 @@ export const inferShapes = (spec: ModelSpec): ReadonlyArray<LayerShapes> => {
       }
       case "conv2d": {
         if (shape.length !== 3) {
-          throw new SpecError({ layer: name, field: "inputShape", expected: "[h, w, c]", actual: `[${shape.join(", ")}]` })
+          throw new SpecError({ layer: name, field: "inputShape", expected: "[h, w, c]", actual: shapeText(shape) })
         }
         const [h, wd, c] = shape
         const oh = convOut(h, layer.kernelSize, layer.strides, layer.padding)
@@ -123,7 +129,7 @@ export const inferShapes = (spec: ModelSpec): ReadonlyArray<LayerShapes> => {
       }
       case "maxPooling2d": {
         if (shape.length !== 3) {
-          throw new SpecError({ layer: name, field: "inputShape", expected: "[h, w, c]", actual: `[${shape.join(", ")}]` })
+          throw new SpecError({ layer: name, field: "inputShape", expected: "[h, w, c]", actual: shapeText(shape) })
         }
         const s = layer.strides ?? layer.poolSize
         shape = [Math.floor((shape[0] - layer.poolSize) / s) + 1, Math.floor((shape[1] - layer.poolSize) / s) + 1, shape[2]]

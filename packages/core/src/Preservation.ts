@@ -8,9 +8,9 @@
 import * as Context from "effect/Context"
 import type * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
-import type { Dataset } from "./DatasetArtifact.js"
+import * as DatasetArtifact from "./DatasetArtifact.js"
 import type { Model } from "./ModelArtifact.js"
-import type { ModelSpec } from "./ModelSpec.js"
+import { inputSize, type ModelSpec } from "./ModelSpec.js"
 import * as Random from "./Random.js"
 
 /** fp32 tolerance for a function-preserving transform, relative to max(1, max |logits|). */
@@ -43,7 +43,7 @@ export interface Preservation {
 export interface Probe {
   readonly size: number
   readonly seed: number
-  readonly dataset?: Dataset
+  readonly dataset?: DatasetArtifact.Dataset
 }
 
 /**
@@ -51,7 +51,7 @@ export interface Probe {
  * offset 0 (CNNs fed raw 0..255 pixels) uniform in [0, 1/s); otherwise standard normal.
  */
 export const randomInputs = (spec: ModelSpec, n: number, seed: number): Float32Array => {
-  const size = spec.inputShape.reduce((a, b) => a * b, 1)
+  const size = inputSize(spec)
   const rng = Random.make(seed, 0x5eed)
   const first = spec.layers[0]
   const values = new Float32Array(n * size)
@@ -65,9 +65,9 @@ export const randomInputs = (spec: ModelSpec, n: number, seed: number): Float32A
 }
 
 /** The first `n` examples of a dataset as float32 raw values (as the models are fed), and how many there were. */
-export const realInputs = (dataset: Dataset, n: number): { readonly values: Float32Array; readonly count: number } => {
-  const size = dataset.shape.reduce((a, b) => a * b, 1)
-  const count = Math.min(n, dataset.labels.length)
+export const realInputs = (dataset: DatasetArtifact.Dataset, n: number): { readonly values: Float32Array; readonly count: number } => {
+  const size = DatasetArtifact.exampleSize(dataset)
+  const count = Math.min(n, DatasetArtifact.count(dataset))
   return { values: Float32Array.from(dataset.images.subarray(0, count * size)), count }
 }
 

@@ -6,20 +6,11 @@ import * as Effect from "effect/Effect"
 import * as DatasetArtifact from "./DatasetArtifact.js"
 import { StageFailure } from "./Errors.js"
 import * as ModelArtifact from "./ModelArtifact.js"
-import type { ModelSpec } from "./ModelSpec.js"
+import { inputSize, shapeText, type ModelSpec } from "./ModelSpec.js"
 import type { InputDecl, StageContext } from "./Stage.js"
-
-const shapeText = (shape: ReadonlyArray<number>): string => `[${shape.join(", ")}]`
 
 /** The model artifact bound to a single input. */
 export const model = (ctx: StageContext, name = "model") => Effect.suspend(() => ModelArtifact.read(ctx.input(name)))
-
-/** The model artifact bound to an optional input, or undefined. */
-export const optionalModel = (ctx: StageContext, name: string) =>
-  Effect.suspend(() => {
-    const file = ctx.optionalInput(name)
-    return file === undefined ? Effect.succeed(undefined) : ModelArtifact.read(file)
-  })
 
 /** Fails unless a dataset's examples have exactly the model's input shape. */
 export const checkFits = (ctx: StageContext, name: string, dataset: DatasetArtifact.Dataset, spec: ModelSpec) =>
@@ -40,14 +31,12 @@ export const datasetFor = (ctx: StageContext, name: string, spec: ModelSpec) =>
  */
 export const datasetSizedFor = (ctx: StageContext, name: string, spec: ModelSpec) =>
   Effect.suspend(() => DatasetArtifact.read(ctx.input(name))).pipe(Effect.flatMap((d) =>
-    size(d.shape) === size(spec.inputShape)
+    DatasetArtifact.exampleSize(d) === inputSize(spec)
       ? Effect.succeed(d)
       : Effect.fail(new StageFailure({
         stage: ctx.stage, reason: `the ${name} examples do not fit the model input`, field: `inputs.${name}.shape`,
         expected: `${shapeText(spec.inputShape)} (or as many values)`, actual: shapeText(d.shape)
       }))))
-
-const size = (shape: ReadonlyArray<number>): number => shape.reduce((a, b) => a * b, 1)
 
 /** The dataset bound to an optional input, checked to fit `spec`, or undefined. */
 export const optionalDatasetFor = (ctx: StageContext, name: string, spec: ModelSpec) =>

@@ -47,22 +47,25 @@ export const Params = fields as unknown as Schema.Schema<Params, Record<string, 
 export const growth: Growth<Params, PlanError> = {
   params: Params,
   grow: (source, params) =>
-    Effect.map(Expander.grow(source, params.target, { ...params, method: params.method }), (e) => ({
-      model: e.model,
-      layers: e.layers,
-      method: e.plan.method,
-      oneAxis: e.plan.oneAxis,
-      fill: e.plan.fill,
-      noise: params.noise ?? null,
-      seed: params.seed,
-      breaks: e.plan.breaks,
-      ...(Object.keys(Expander.ownParams(e.plan)).length > 0 ? { details: { params: Expander.ownParams(e.plan) } } : {}),
-      figures: () => {
-        const figures = Figures.render(e)
-        return { files: figures.map((f) => ({ file: f.file, bytes: f.bytes })), index: Figures.index(figures) }
-      },
-      facts: { operators: Object.fromEntries(e.layers.filter((l) => l.operator !== "none").map((l) => [l.layer, l.operator])) }
-    }))
+    Effect.map(Expander.grow(source, params.target, params), (e) => {
+      const own = Expander.ownParams(e.plan)
+      return {
+        model: e.model,
+        layers: e.layers,
+        method: e.plan.method,
+        oneAxis: e.plan.oneAxis,
+        fill: e.plan.fill,
+        noise: params.noise ?? null,
+        seed: params.seed,
+        breaks: e.plan.breaks,
+        ...(Object.keys(own).length > 0 ? { details: { params: own } } : {}),
+        figures: () => {
+          const figures = Figures.render(e)
+          return { files: figures, index: Figures.index(figures) }
+        },
+        facts: { operators: Object.fromEntries(e.layers.filter((l) => l.operator !== "none").map((l) => [l.layer, l.operator])) }
+      }
+    })
 }
 
 export const expandStage = GrowthStage.make({

@@ -6,7 +6,7 @@ import * as Effect from "effect/Effect"
 import type * as ExpansionArtifact from "@growlab/core/ExpansionArtifact"
 import * as Random from "@growlab/core/Random"
 import type { Model, Weight } from "@growlab/core/ModelArtifact"
-import type { ModelSpec } from "@growlab/core/ModelSpec"
+import { shapeText, type ModelSpec } from "@growlab/core/ModelSpec"
 import type * as Noise from "./Noise.js"
 import type { KernelResult } from "./Operator.js"
 import * as Plan from "./Plan.js"
@@ -32,8 +32,6 @@ export interface Expansion {
   /** Per kernel layer: the operator's full result (for figures and tests). */
   readonly kernels: ReadonlyMap<string, KernelResult>
 }
-
-const shapeText = (s: ReadonlyArray<number>) => `[${s.join(", ")}]`
 
 const build = (model: Model, plan: Plan.Plan, options: Options): Expansion => {
   const weights = new Map(model.weights.map((w) => [w.name, w]))
@@ -64,7 +62,7 @@ const build = (model: Model, plan: Plan.Plan, options: Options): Expansion => {
       const sourceShapes = layer.sourceShapes.weights
       const kernelShape = sourceShapes.find((w) => w.param === "kernel")!
       const source = get(layer, "kernel", kernelShape.shape)
-      const ctx = { rng: Random.make(options.seed, layer.index), noise: options.noise, options: plan.options }
+      const ctx = { rng: Random.make(options.seed, layer.index), options: plan.options }
       result = op.kernel({ source: source.values, spatial: layer.spatial, inMap: layer.inMap, outMap: layer.outMap, layer: layer.name }, ctx)
       kernels.set(layer.name, result)
       for (const w of targetWeights) {

@@ -37,7 +37,7 @@ export interface Options {
 export interface Context {
   /** This layer's own random stream (seed, layer index). */
   readonly rng: Rng
-  readonly noise?: Noise.Scheme
+  /** The method's options; `options.noise` is the noise scheme, when given. */
   readonly options: Options
 }
 
@@ -110,6 +110,3 @@ export interface Descriptor {
 
 /** Declares an operator (identity, for inference and one place to document the contract). */
 export const make = (d: Descriptor): Descriptor => d
-
-/** Whether an operator claims to keep the function with these options (its `breaks` says nothing). */
-export const preserves = (d: Descriptor, options: Options): boolean => d.breaks?.("", options) === undefined

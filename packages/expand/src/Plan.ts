@@ -9,7 +9,7 @@
  */
 import * as Effect from "effect/Effect"
 import { SpecError } from "@growlab/core/Errors"
-import { inferShapes, layerName, type Layer, type LayerShapes, type ModelSpec } from "@growlab/core/ModelSpec"
+import { inferShapes, layerName, shapeText, type Layer, type LayerShapes, type ModelSpec } from "@growlab/core/ModelSpec"
 import * as AxisMap from "./AxisMap.js"
 import type * as Operator from "./Operator.js"
 import { PlanError } from "./PlanError.js"
@@ -78,8 +78,6 @@ const WIDTH_FIELDS = new Set(["_tag", "name", "units", "filters"])
 
 const describeValue = (v: unknown): string => (v === undefined ? "absent" : JSON.stringify(v))
 
-const shapeText = (s: ReadonlyArray<number>): string => `[${s.join(", ")}]`
-
 const widthOf = (layer: Layer): number | undefined =>
   layer._tag === "dense" ? layer.units : layer._tag === "conv2d" ? layer.filters : undefined
 
@@ -96,7 +94,7 @@ const build = (source: ModelSpec, target: ModelSpec, given: Options): Plan => {
   const method = given.method
   const descriptor = Registry.get(method)
   if (descriptor?.method === undefined) {
-    throw new PlanError({ layer: "<model>", field: "method", expected: `one of ${Registry.methodNames.join(", ")}`, actual: JSON.stringify(method) })
+    throw new PlanError({ layer: "<model>", field: "method", expected: `one of ${Registry.describe()}`, actual: JSON.stringify(method) })
   }
   const rule = descriptor.method
   const options: Operator.Options = { ...given, method, oneAxis: given.oneAxis ?? "symmetric", fill: given.fill ?? "zeros" }

@@ -83,11 +83,8 @@ export const params: Schema.Struct.Fields = (() => {
   return out
 })()
 
-/** The names of the params methods read (besides target, method, seed, probeSize). */
-export const paramNames: ReadonlyArray<string> = Object.keys(params)
-
-/** The stage description's list of methods. */
-export const describe = (): string => methods.map((d) => d.name).join(", ")
+/** The list of methods, as the stage description and the plan's errors write it. */
+export const describe = (): string => methodNames.join(", ")
 
 const cell = (s: string) => s.replace(/\|/g, "\\|")
 

@@ -13,7 +13,6 @@ const METHOD = "symmetric-again"
 
 /** A new operator file: symmetric's kernel under another name (the point is discovery, not new mathematics). */
 const OPERATOR = `/** A test operator: the symmetric kernel under another name. */
-import * as Noise from "../Noise.js"
 import * as Operator from "../Operator.js"
 import { follow, noNoise } from "../internal/vectors.js"
 import { base } from "./Symmetric.js"
@@ -26,7 +25,7 @@ export const operator = Operator.make({
   noise: "none",
   kernel: (input) => {
     const kernel = base(input)
-    return noNoise(kernel, Noise.energy(kernel))
+    return noNoise(kernel)
   },
   bias: (source, outMap) => follow(source, outMap)
 })

@@ -13,10 +13,9 @@
  */
 import * as Effect from "effect/Effect"
 import type * as ModelArtifact from "@growlab/core/ModelArtifact"
-import { inferShapes, layerName, type Activation, type Layer, type ModelSpec } from "@growlab/core/ModelSpec"
+import { inferShapes, layerName, shapeText, type Activation, type Layer, type ModelSpec } from "@growlab/core/ModelSpec"
 import type { LayerRecord } from "@growlab/core/ExpansionArtifact"
 import { Net2NetError } from "./Net2NetError.js"
-import { shapeText } from "./internal/layers.js"
 
 export interface Options {
   /** The layer after which to insert: its name (`layerName`) or its index in the source spec. */

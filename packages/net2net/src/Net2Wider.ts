@@ -21,11 +21,11 @@
  */
 import * as Effect from "effect/Effect"
 import type * as ModelArtifact from "@growlab/core/ModelArtifact"
-import { inferShapes, type Layer, type LayerShapes, type ModelSpec } from "@growlab/core/ModelSpec"
+import { inferShapes, shapeText, type Layer, type LayerShapes, type ModelSpec } from "@growlab/core/ModelSpec"
 import * as Random from "@growlab/core/Random"
 import type { LayerRecord } from "@growlab/core/ExpansionArtifact"
 import { Net2NetError } from "./Net2NetError.js"
-import { compareStructure, layerWidth, shapeText, sourceWeight } from "./internal/layers.js"
+import { compareStructure, layerWidth, sourceWeight } from "./internal/layers.js"
 
 export interface Options {
   /** Seeds the mappings (one stream per layer) and the noise (separate streams). */

@@ -7,7 +7,7 @@
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as tf from "@tensorflow/tfjs"
-import type * as DatasetArtifact from "@growlab/core/DatasetArtifact"
+import * as DatasetArtifact from "@growlab/core/DatasetArtifact"
 import type * as ModelArtifact from "@growlab/core/ModelArtifact"
 import type { ModelSpec } from "@growlab/core/ModelSpec"
 import * as Core from "@growlab/core/Preservation"
@@ -38,10 +38,10 @@ const logitValues = (model: ModelArtifact.Model, x: tf.Tensor): Float32Array => 
 export const compare = (source: ModelArtifact.Model, grown: ModelArtifact.Model, x: tf.Tensor): Core.Comparison =>
   Core.compareLogits(logitValues(source, x), logitValues(grown, x), x.shape[0])
 
-/** Builds the probe, measures, disposes. */
+/** Builds the probe, measures, disposes. An empty dataset counts as none (no real comparison). */
 export const measureOn = (source: ModelArtifact.Model, grown: ModelArtifact.Model, probe: Core.Probe, tolerance = Core.TOLERANCE): Core.Preservation => {
   const random = randomInputs(source.spec, probe.size, probe.seed)
-  const real = probe.dataset ? realInputs(probe.dataset, probe.size) : undefined
+  const real = probe.dataset && DatasetArtifact.count(probe.dataset) > 0 ? realInputs(probe.dataset, probe.size) : undefined
   try {
     return Core.judge(compare(source, grown, random), real ? compare(source, grown, real) : null, tolerance)
   } finally {

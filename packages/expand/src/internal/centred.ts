@@ -2,16 +2,20 @@
  * The loop of the centred (envelope-layout) operators: the source kernel where both the input and the output unit
  * are original ones, and `draw(inputIsNew, outputIsNew)` everywhere else (undefined leaves 0). Draws happen in the
  * kernel's row-major order (tap, input, output), so a seeded stream gives the same kernel every time; their energy,
- * mean and std are returned with the kernel.
+ * mean and std are returned with the kernel. `signalEnergy` is Σ W² of the source kernel (computed here unless the
+ * caller already has it).
  */
 import type { KernelInput, KernelResult } from "../Operator.js"
 import * as Noise from "../Noise.js"
 
-export const centredKernel = (input: KernelInput, draw: (inputIsNew: boolean, outputIsNew: boolean) => number | undefined): KernelResult => {
+export const centredKernel = (
+  input: KernelInput,
+  draw: (inputIsNew: boolean, outputIsNew: boolean) => number | undefined,
+  signalEnergy: number = Noise.energy(input.source)
+): KernelResult => {
   const { source: W, spatial: S, inMap, outMap } = input
   const I = inMap.size, O = outMap.size, i = inMap.sourceSize, o = outMap.sourceSize
   const out = new Float32Array(S * I * O)
-  const signalEnergy = Noise.energy(W)
   const tally = new Noise.Tally()
   let noiseEnergy = 0
   for (let s = 0; s < S; s++) {

@@ -1,4 +1,5 @@
 import type { AxisMap } from "../AxisMap.js"
+import * as Noise from "../Noise.js"
 import { PlanError } from "../PlanError.js"
 
 /** A per-unit vector (bias, BatchNorm parameter) following an axis map; new units get `fill`. */
@@ -18,4 +19,5 @@ export const requireTiled = (map: AxisMap, operator: string, layer: string): voi
   }
 }
 
-export const noNoise = (kernel: Float32Array, signalEnergy: number) => ({ kernel, signalEnergy, noiseEnergy: 0, snrDb: null, noise: null })
+/** The result of an operator that adds no noise: the kernel and its energy. */
+export const noNoise = (kernel: Float32Array) => ({ kernel, signalEnergy: Noise.energy(kernel), noiseEnergy: 0, snrDb: null, noise: null })

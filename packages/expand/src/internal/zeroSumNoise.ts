@@ -9,11 +9,12 @@ import type { KernelInput, Context, KernelResult } from "../Operator.js"
 import * as Noise from "../Noise.js"
 import { PlanError } from "../PlanError.js"
 
-export const addZeroSumNoise = (kernel: Float32Array, signalEnergy: number, input: KernelInput, ctx: Context, operator: string): KernelResult => {
+export const addZeroSumNoise = (kernel: Float32Array, input: KernelInput, ctx: Context, operator: string): KernelResult => {
+  const signalEnergy = Noise.energy(kernel)
   const { spatial: S, inMap, outMap, source } = input
   const k = inMap.copies
   if (k < 2) return { kernel, signalEnergy, noiseEnergy: 0, snrDb: null, noise: null }
-  const scheme = ctx.noise
+  const scheme = ctx.options.noise
   if (!scheme) throw new PlanError({ layer: input.layer, field: "noise", expected: `a noise scheme (${operator} adds noise here)`, actual: "absent" })
   const I = inMap.size
   const O = outMap.size
@@ -58,6 +59,6 @@ export const zeroSumNoisy = (operator: string, base: (input: KernelInput) => Flo
   drawsNoise: (l: { readonly inMap: { readonly copies: number } }) => l.inMap.copies > 1,
   kernel: (input: KernelInput, ctx: Context): KernelResult => {
     const kernel = base(input)
-    return addZeroSumNoise(kernel, Noise.energy(kernel), input, ctx, operator)
+    return addZeroSumNoise(kernel, input, ctx, operator)
   }
 })

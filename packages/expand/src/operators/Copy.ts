@@ -1,5 +1,4 @@
 /** Copy: a layer whose axes do not grow keeps its weights exactly. Function-preserving. Not a method of its own. */
-import * as Noise from "../Noise.js"
 import * as Operator from "../Operator.js"
 import { PlanError } from "../PlanError.js"
 import { noNoise } from "../internal/vectors.js"
@@ -14,7 +13,7 @@ export const operator = Operator.make({
       throw new PlanError({ layer: input.layer, field: "operator", expected: "a layer that does not grow (copy)", actual: `${input.inMap.sourceSize}→${input.inMap.size} in, ${input.outMap.sourceSize}→${input.outMap.size} out` })
     }
     const kernel = Float32Array.from(input.source)
-    return noNoise(kernel, Noise.energy(kernel))
+    return noNoise(kernel)
   },
   bias: (source) => Float32Array.from(source)
 })

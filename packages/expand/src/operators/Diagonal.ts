@@ -6,7 +6,6 @@
  * by the same k; the plan sends layers that grow along one axis to the symmetric fallback (which divides by k_in:
  * stacking [W; W] on the last Dense without the 1/k would double the logits) or to random initialisation.
  */
-import * as Noise from "../Noise.js"
 import * as Operator from "../Operator.js"
 import * as OperatorParams from "../OperatorParams.js"
 import { PlanError } from "../PlanError.js"
@@ -47,7 +46,7 @@ export const operator = Operator.make({
   noise: "none",
   kernel: (input) => {
     const kernel = base(input)
-    return noNoise(kernel, Noise.energy(kernel))
+    return noNoise(kernel)
   },
   bias: (source, outMap) => follow(source, outMap)
 })

@@ -33,13 +33,14 @@ export const operator = Operator.make({
   kernel: (input, ctx) => {
     const { source: W, spatial: S, inMap, outMap } = input
     const newEntries = S * (inMap.size * outMap.size - inMap.sourceSize * outMap.sourceSize)
-    const scheme = ctx.noise ?? { scheme: "scaled" as const, distribution: "normal" as const }
+    const scheme = ctx.options.noise ?? { scheme: "scaled" as const, distribution: "normal" as const }
+    const signalEnergy = Noise.energy(W)
     const sampler = ctx.options.fill === "zeros" || newEntries === 0
       ? undefined
       : scheme.scheme === "snr"
-        ? Noise.gaussian(ctx.rng, 0, Noise.stdForSnr(Noise.energy(W), scheme.snrDb, newEntries))
+        ? Noise.gaussian(ctx.rng, 0, Noise.stdForSnr(signalEnergy, scheme.snrDb, newEntries))
         : Noise.scaled(ctx.rng, W, scheme.distribution)
-    return centredKernel(input, () => sampler?.draw())
+    return centredKernel(input, () => sampler?.draw(), signalEnergy)
   },
   bias: (source, outMap) => follow(source, outMap, 0)
 })

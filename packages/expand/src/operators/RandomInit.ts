@@ -3,7 +3,6 @@
  * Keras' defaults (Glorot uniform kernel, limit √(6 / (fan_in + fan_out)), fans counting kernel taps; zero bias),
  * from the layer's seeded stream. Not function-preserving. Not a method of its own (the diagonal methods' fallback).
  */
-import * as Noise from "../Noise.js"
 import * as Operator from "../Operator.js"
 import { noNoise } from "../internal/vectors.js"
 
@@ -21,7 +20,7 @@ export const operator = Operator.make({
     const limit = glorotLimit(S, inMap.size, outMap.size)
     const kernel = new Float32Array(S * inMap.size * outMap.size)
     for (let j = 0; j < kernel.length; j++) kernel[j] = (2 * ctx.rng.next() - 1) * limit
-    return noNoise(kernel, Noise.energy(kernel))
+    return noNoise(kernel)
   },
   bias: (_source, outMap) => new Float32Array(outMap.size)
 })

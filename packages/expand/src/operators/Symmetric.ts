@@ -7,7 +7,6 @@
  * layer's outputs. The divisor is the INPUT multiplier only: a layer that grows only its outputs (the first conv)
  * is [W, W]; one that grows only its inputs (the last Dense) is [[W/2], [W/2]].
  */
-import * as Noise from "../Noise.js"
 import * as Operator from "../Operator.js"
 import { follow, noNoise, requireTiled } from "../internal/vectors.js"
 
@@ -37,7 +36,7 @@ export const operator = Operator.make({
   noise: "none",
   kernel: (input) => {
     const kernel = base(input)
-    return noNoise(kernel, Noise.energy(kernel))
+    return noNoise(kernel)
   },
   bias: (source, outMap) => follow(source, outMap)
 })

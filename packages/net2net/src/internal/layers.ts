@@ -1,11 +1,9 @@
 /** Layer facts shared by Net2Wider and Net2Deeper: widths, structural comparison, weight lookup. */
 import type * as ModelArtifact from "@growlab/core/ModelArtifact"
-import type { Layer, LayerShapes } from "@growlab/core/ModelSpec"
+import { shapeText, type Layer, type LayerShapes } from "@growlab/core/ModelSpec"
 import { Net2NetError } from "../Net2NetError.js"
 
 type Operation = "net2wider" | "net2deeper"
-
-export const shapeText = (shape: ReadonlyArray<number>): string => `[${shape.join(", ")}]`
 
 /** Output units of a weighted layer (Dense units, Conv2D filters). */
 export const layerWidth = (layer: Layer): number =>
