@@ -4,10 +4,10 @@
  * stage, bad pipeline files, and command-line mistakes. In a throwaway workspace copy on the real `smoke` pipeline.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { spawn, spawnSync, type ChildProcess } from "node:child_process"
+import { spawn, spawnSync } from "node:child_process"
 import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
-import { makeWorkspaceCopy, takeExecuted, runNx, type WorkspaceCopy } from "./workspaceCopy.js"
+import { editJson, makeWorkspaceCopy, takeExecuted, runNx, type WorkspaceCopy } from "./workspaceCopy.js"
 
 let ws: WorkspaceCopy
 
@@ -15,19 +15,14 @@ const executed = (): Array<string> => takeExecuted(ws)
 const nx = (...args: Array<string>) => ws.exec("npx", ["nx", ...args, "--output-style=static"])
 const growlab = (...args: Array<string>) => ws.exec("node", ["tools/pipeline/growlab.mjs", ...args])
 const smoke = "pipelines/smoke.pipeline.json"
-const editSmoke = (edit: (v: any) => void) => {
-  const path = join(ws.dir, smoke)
-  const v = JSON.parse(readFileSync(path, "utf8"))
-  edit(v)
-  writeFileSync(path, JSON.stringify(v, null, 2))
-}
+const editSmoke = (edit: (v: any) => void) => editJson(ws, smoke, edit)
 const temps = () => readdirSync(join(ws.dir, "artifacts/smoke")).filter((d) => d.startsWith(".tmp-") || d.startsWith(".old-"))
 
 /** Starts a command in the copy in its own process group; collects its output. */
 const start = (cmd: string, args: Array<string>) => {
   const child = spawn(cmd, args, {
     cwd: ws.dir, detached: true,
-    env: { ...process.env, NX_DAEMON: "false", NX_NO_CLOUD: "true", NX_ISOLATE_PLUGINS: "false", NX_TUI: "false", GROWLAB_RUN_LOG: ws.runLog }
+    env: ws.env()
   })
   let output = ""
   child.stdout!.on("data", (d) => { output += String(d) })

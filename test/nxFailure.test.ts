@@ -51,6 +51,7 @@ describe("runNx", () => {
     const ws: WorkspaceCopy = {
       dir,
       runLog,
+      env: (extra = {}) => ({ ...process.env, GROWLAB_RUN_LOG: runLog, ...extra }),
       exec: (cmd, args) => {
         calls.push([cmd, ...args])
         const next = runs.shift()

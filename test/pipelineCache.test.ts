@@ -11,10 +11,9 @@
  * stale result.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { appendFileSync, cpSync, existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs"
+import { appendFileSync, cpSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
-import { createHash } from "node:crypto"
-import { makeWorkspaceCopy, takeExecuted, repoRoot, runNx, type WorkspaceCopy } from "./workspaceCopy.js"
+import { editJson, hashTree, makeWorkspaceCopy, takeExecuted, repoRoot, runNx, type WorkspaceCopy } from "./workspaceCopy.js"
 
 let ws: WorkspaceCopy
 const DATA = process.env.GROWLAB_DATA_DIR ?? join(repoRoot, "../shared/datasets")
@@ -31,12 +30,7 @@ const runCache = (env: Record<string, string> = {}) => {
 const growlab = (...args: Array<string>) => ws.exec("node", ["tools/pipeline/growlab.mjs", ...args])
 
 const file = "pipelines/cache.pipeline.json"
-const editPipeline = (edit: (v: any) => void) => {
-  const path = join(ws.dir, file)
-  const v = JSON.parse(readFileSync(path, "utf8"))
-  edit(v)
-  writeFileSync(path, JSON.stringify(v, null, 2))
-}
+const editPipeline = (edit: (v: any) => void) => editJson(ws, file, edit)
 
 /** `growlab status` of the test pipeline: instance → state. */
 const status = (): Record<string, string> => {
@@ -50,18 +44,6 @@ const status = (): Record<string, string> => {
   return out
 }
 const willRun = (s: Record<string, string>) => Object.keys(s).filter((k) => s[k] === "will-run").map((k) => `cache/${k}`).sort()
-
-const digestTree = (dir: string): Record<string, string> => {
-  const out: Record<string, string> = {}
-  const walk = (d: string, rel: string) => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      if (e.isDirectory()) walk(join(d, e.name), `${rel}${e.name}/`)
-      else out[`${rel}${e.name}`] = createHash("sha256").update(readFileSync(join(d, e.name))).digest("hex")
-    }
-  }
-  walk(dir, "")
-  return out
-}
 
 const SYM = "cache/grow--method=symmetric"
 const DIAG = "cache/grow--method=diagonal"
@@ -227,7 +209,7 @@ describe("the stage cache key (nx run pipelines:cache)", () => {
     executed()
     const graph = growlab("graph", file, "--format", "json")
     const ids = (JSON.parse(graph.output) as Array<{ id: string }>).map((i) => i.id)
-    const tree = () => Object.fromEntries(ids.map((id) => [id, digestTree(join(ws.dir, "artifacts/cache", id))]))
+    const tree = () => Object.fromEntries(ids.map((id) => [id, hashTree(join(ws.dir, "artifacts/cache", id))]))
     const before = tree()
     rmSync(join(ws.dir, "artifacts"), { recursive: true, force: true })
     runCache()

@@ -6,14 +6,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { spawn } from "node:child_process"
-import { createHash } from "node:crypto"
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs"
 import { tmpdir } from "node:os"
-import { join, relative } from "node:path"
+import { join } from "node:path"
 import { startCeph } from "../tools/cache-server/test/support/CephS3.js"
 import { send, truncatedPut } from "../tools/cache-server/test/support/http.js"
 import { addToken, type Running, startRelay, startServer } from "../tools/cache-server/test/support/processes.js"
-import { failedTasks, makeWorkspaceCopy, nativeCrash, nxFailure, runNx, type WorkspaceCopy } from "./workspaceCopy.js"
+import { editJson, failedTasks, hashTree, makeWorkspaceCopy, nativeCrash, nxFailure, runNx, takeExecuted, type WorkspaceCopy } from "./workspaceCopy.js"
 
 const ALL = ["smoke/data", "smoke/grow", "smoke/large", "smoke/report", "smoke/small"]
 
@@ -45,14 +44,6 @@ const keep = async (p: Promise<Running>) => {
   return r
 }
 
-/** Stages executed (not restored) since the last call, from the run log. */
-const executed = (ws: WorkspaceCopy): Array<string> => {
-  if (!existsSync(ws.runLog)) return []
-  const lines = readFileSync(ws.runLog, "utf8").split("\n").filter(Boolean).sort()
-  rmSync(ws.runLog)
-  return lines
-}
-
 /** `nx run pipelines:smoke` in the copy against a remote cache (runNx reruns once after a native TF crash). */
 const smokeWith = (ws: WorkspaceCopy, url: string, token: string) => {
   process.env.NX_SELF_HOSTED_REMOTE_CACHE_SERVER = url
@@ -65,30 +56,9 @@ const smokeWith = (ws: WorkspaceCopy, url: string, token: string) => {
   }
 }
 
-/** Every file under `dir`, relative path → sha256. */
-const tree = (dir: string): Record<string, string> => {
-  const out: Record<string, string> = {}
-  const walk = (d: string) => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      const p = join(d, e.name)
-      if (e.isDirectory()) walk(p)
-      else out[relative(dir, p)] = createHash("sha256").update(readFileSync(p)).digest("hex")
-    }
-  }
-  walk(dir)
-  return out
-}
-
 const portOf = (r: Running) => Number(new URL(r.url).port)
 const entries = (dir: string) => readdirSync(join(dir, "entries")).sort()
 const lines = (log: string, pattern: RegExp) => log.split("\n").filter((l) => pattern.test(l))
-
-const editJson = (ws: WorkspaceCopy, file: string, edit: (v: any) => void) => {
-  const path = join(ws.dir, file)
-  const v = JSON.parse(readFileSync(path, "utf8"))
-  edit(v)
-  writeFileSync(path, JSON.stringify(v, null, 2))
-}
 
 describe("remote cache (growlab-cache serve, nx run pipelines:smoke in workspace copies)", () => {
   let a: WorkspaceCopy
@@ -112,7 +82,7 @@ describe("remote cache (growlab-cache serve, nx run pipelines:smoke in workspace
   it("copy A trains and uploads with a read-write token; copy B restores with a read-only token: 0 stages executed, every artifact byte-identical", async () => {
     a = copy()
     smokeWith(a, server.url, ci)
-    expect(executed(a)).toEqual(ALL)
+    expect(takeExecuted(a)).toEqual(ALL)
     await server.flush()
     expect(entries(serverDir)).toHaveLength(5)
     expect(lines(server.log(), /INFO +PUT \d+ 200 \d+B \d+ms ci /)).toHaveLength(5)
@@ -122,19 +92,19 @@ describe("remote cache (growlab-cache serve, nx run pipelines:smoke in workspace
     expect(existsSync(join(b.dir, ".nx/cache")) ? readdirSync(join(b.dir, ".nx/cache")) : []).toEqual([])
     const before = server.log().length
     smokeWith(b, server.url, laptop)
-    expect(executed(b)).toEqual([])
+    expect(takeExecuted(b)).toEqual([])
     await server.flush()
     expect(lines(server.log().slice(before), /INFO +GET \d+ 200 \d+B \d+ms laptop$/)).toHaveLength(5)
-    const fromA = tree(join(a.dir, "artifacts/smoke"))
+    const fromA = hashTree(join(a.dir, "artifacts/smoke"))
     expect(Object.keys(fromA).length).toBeGreaterThan(10)
-    expect(tree(join(b.dir, "artifacts/smoke"))).toEqual(fromA)
+    expect(hashTree(join(b.dir, "artifacts/smoke"))).toEqual(fromA)
   })
 
   it("a read-only token cannot write: B's changed stages run locally, their uploads get 403, the server keeps its 5 entries", async () => {
     editJson(b, "pipelines/smoke.pipeline.json", (p) => { p.stages.large.params.learningRate = 0.0002 })
     const before = server.log().length
     smokeWith(b, server.url, laptop)
-    expect(executed(b)).toEqual(["smoke/large", "smoke/report"])
+    expect(takeExecuted(b)).toEqual(["smoke/large", "smoke/report"])
     await server.flush()
     expect(lines(server.log().slice(before), /WARN +PUT \d+ 403 0B \d+ms laptop$/)).toHaveLength(2)
     expect(entries(serverDir)).toHaveLength(5)
@@ -157,8 +127,8 @@ describe("remote cache (growlab-cache serve, nx run pipelines:smoke in workspace
     }
     const c = copy()
     smokeWith(c, s3.url, laptop)
-    expect(executed(c)).toEqual([])
-    expect(tree(join(c.dir, "artifacts/smoke"))).toEqual(tree(join(a.dir, "artifacts/smoke")))
+    expect(takeExecuted(c)).toEqual([])
+    expect(hashTree(join(c.dir, "artifacts/smoke"))).toEqual(hashTree(join(a.dir, "artifacts/smoke")))
   })
 
   it("an overwrite attempt is refused with 409 and the stored entry is unchanged", async () => {
@@ -206,12 +176,12 @@ describe("remote cache (growlab-cache serve, nx run pipelines:smoke in workspace
     })()
     expect(direct.code).not.toBe(0)
     expect(direct.output).toContain("Unauthorized: growlab-cache: missing or invalid bearer token")
-    expect(executed(e)).toEqual([])
+    expect(takeExecuted(e)).toEqual([])
 
     const relay = await keep(startRelay(server.url))
     const before = server.log().length
     smokeWith(e, relay.url, "not-a-token")
-    expect(executed(e)).toEqual(ALL)
+    expect(takeExecuted(e)).toEqual(ALL)
     await server.flush()
     await relay.flush()
     const seen = server.log().slice(before)
@@ -233,10 +203,7 @@ describe("remote cache (growlab-cache serve, nx run pipelines:smoke in workspace
     const run = await new Promise<{ code: number; output: string }>((resolve) => {
       const child = spawn("npx", ["nx", "run", "pipelines:smoke", "--output-style=static"], {
         cwd: g.dir,
-        env: {
-          ...process.env, NX_DAEMON: "false", NX_NO_CLOUD: "true", NX_ISOLATE_PLUGINS: "false", NX_TUI: "false", GROWLAB_RUN_LOG: g.runLog,
-          NX_SELF_HOSTED_REMOTE_CACHE_SERVER: relay.url, NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN: ci
-        }
+        env: g.env({ NX_SELF_HOSTED_REMOTE_CACHE_SERVER: relay.url, NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN: ci })
       })
       let output = ""
       child.stdout!.on("data", (d) => { output += String(d) })
@@ -252,7 +219,7 @@ describe("remote cache (growlab-cache serve, nx run pipelines:smoke in workspace
       process.env.NX_SELF_HOSTED_REMOTE_CACHE_SERVER = relay.url
       try { runNx(g, "pipelines:smoke") } finally { delete process.env.NX_SELF_HOSTED_REMOTE_CACHE_SERVER }
     }
-    expect(new Set(executed(g))).toEqual(new Set(ALL))
+    expect(new Set(takeExecuted(g))).toEqual(new Set(ALL))
     for (const s of ["data", "small", "grow", "large", "report"]) {
       expect(existsSync(join(g.dir, "artifacts/smoke", s, "manifest.json")), s).toBe(true)
     }

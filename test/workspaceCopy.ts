@@ -4,6 +4,7 @@
  * empty Nx cache.
  */
 import { execFileSync, spawnSync } from "node:child_process"
+import { createHash } from "node:crypto"
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { dirname, join, resolve } from "node:path"
@@ -14,6 +15,8 @@ export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..")
 export interface WorkspaceCopy {
   readonly dir: string
   readonly runLog: string
+  /** The environment commands in the copy run with: Nx without daemon, cloud or TUI, the growlab run log, then `extra`. */
+  readonly env: (extra?: Record<string, string>) => NodeJS.ProcessEnv
   /** Runs a command in the copy with the growlab run log enabled; returns exit code and combined output. */
   readonly exec: (cmd: string, args: ReadonlyArray<string>, env?: Record<string, string>) => { code: number; output: string }
   readonly cleanup: () => void
@@ -48,14 +51,17 @@ export const makeWorkspaceCopy = (): WorkspaceCopy => {
     }
   }
   const runLog = join(dir, "runs.log")
+  const env = (extra: Record<string, string> = {}): NodeJS.ProcessEnv =>
+    ({ ...process.env, NX_DAEMON: "false", NX_NO_CLOUD: "true", NX_ISOLATE_PLUGINS: "false", NX_TUI: "false", GROWLAB_RUN_LOG: runLog, ...extra })
   return {
     dir,
     runLog,
-    exec: (cmd, args, env = {}) => {
+    env,
+    exec: (cmd, args, extra = {}) => {
       const r = spawnSync(cmd, args as Array<string>, {
         cwd: dir,
         encoding: "utf8",
-        env: { ...process.env, NX_DAEMON: "false", NX_NO_CLOUD: "true", NX_ISOLATE_PLUGINS: "false", NX_TUI: "false", GROWLAB_RUN_LOG: runLog, ...env },
+        env: env(extra),
         maxBuffer: 64 * 1024 * 1024
       })
       return { code: r.status ?? 1, output: `${r.stdout ?? ""}${r.stderr ?? ""}` }
@@ -74,6 +80,27 @@ export const takeExecuted = (ws: WorkspaceCopy): Array<string> => {
   const lines = readFileSync(ws.runLog, "utf8").split("\n").filter(Boolean).sort()
   rmSync(ws.runLog)
   return lines
+}
+
+/** Parses a JSON file of the copy, lets `edit` change it, and writes it back. */
+export const editJson = (ws: WorkspaceCopy, file: string, edit: (v: any) => void): void => {
+  const path = join(ws.dir, file)
+  const v = JSON.parse(readFileSync(path, "utf8"))
+  edit(v)
+  writeFileSync(path, JSON.stringify(v, null, 2))
+}
+
+/** Every file under `dir`: its path relative to `dir` → its sha256. */
+export const hashTree = (dir: string): Record<string, string> => {
+  const out: Record<string, string> = {}
+  const walk = (d: string, rel: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      if (e.isDirectory()) walk(join(d, e.name), `${rel}${e.name}/`)
+      else out[`${rel}${e.name}`] = createHash("sha256").update(readFileSync(join(d, e.name))).digest("hex")
+    }
+  }
+  walk(dir, "")
+  return out
 }
 
 // eslint-disable-next-line no-control-regex

@@ -14,7 +14,7 @@ import { join } from "node:path"
 import { Writable } from "node:stream"
 import { setTimeout as sleep } from "node:timers/promises"
 import { batchScript, listJobs, runSlurmJob, sbatchArgs, slurmConfigFromEnv } from "../slurm.mjs"
-import { makeWorkspaceCopy, type WorkspaceCopy } from "../../../test/workspaceCopy.js"
+import { makeWorkspaceCopy, takeExecuted, type WorkspaceCopy } from "../../../test/workspaceCopy.js"
 
 const repo = join(import.meta.dirname, "../../..")
 const clusterScript = join(repo, "scripts/slurm-cluster.sh")
@@ -306,12 +306,6 @@ describe.skipIf(skip)(`Slurm jobs on a real single-host cluster${skip ? ` (skipp
       walk(join(ws.dir, "artifacts/smoke"), "")
       return out
     }
-    const ran = (ws: WorkspaceCopy) => {
-      if (!existsSync(ws.runLog)) return []
-      const lines = readFileSync(ws.runLog, "utf8").split("\n").filter(Boolean).sort()
-      rmSync(ws.runLog)
-      return lines
-    }
     const nxIn = (ws: WorkspaceCopy, env: Record<string, string>, ...args: Array<string>) =>
       ws.exec("npx", ["nx", ...args, "--output-style=static"], env)
 
@@ -331,7 +325,7 @@ describe.skipIf(skip)(`Slurm jobs on a real single-host cluster${skip ? ` (skipp
       const start = new Date()
       const b = nxIn(cluster, slurm, "run", "pipelines:smoke")
       expect(b.code, b.output.slice(-3000)).toBe(0)
-      expect(ran(cluster)).toEqual(["smoke/data", "smoke/grow", "smoke/large", "smoke/report", "smoke/small"])
+      expect(takeExecuted(cluster)).toEqual(["smoke/data", "smoke/grow", "smoke/large", "smoke/report", "smoke/small"])
       expect(b.output).toMatch(/\[slurm\] job \d+ submitted: growlab-smoke-small \(--cpus-per-task=1/)
       // every artifact byte for byte as the local run wrote it (same threads: the stages' cpus), but the report files
       // that show the seconds each run measured: the HTML and Markdown, the time table, and the runs and compute
@@ -357,7 +351,7 @@ describe.skipIf(skip)(`Slurm jobs on a real single-host cluster${skip ? ` (skipp
       const again = new Date()
       const c = nxIn(cluster, slurm, "run", "pipelines:smoke")
       expect(c.code, c.output.slice(-3000)).toBe(0)
-      expect(ran(cluster)).toEqual([])
+      expect(takeExecuted(cluster)).toEqual([])
       expect((await listJobs({ since: again })).filter((j) => j.name.startsWith("growlab-smoke-"))).toEqual([])
       // an emptied Nx cache: the launcher finds each artifact already made with its key here and submits nothing
       rmSync(join(cluster.dir, ".nx/cache"), { recursive: true, force: true })
@@ -389,7 +383,7 @@ describe.skipIf(skip)(`Slurm jobs on a real single-host cluster${skip ? ` (skipp
       writeFileSync(file, JSON.stringify(p, null, 2))
       const child = spawn("npx", ["nx", "run", "smoke--small:run", "--output-style=static"], {
         cwd: cluster.dir, detached: true,
-        env: { ...process.env, ...slurm, NX_DAEMON: "false", NX_NO_CLOUD: "true", NX_ISOLATE_PLUGINS: "false", NX_TUI: "false" }
+        env: cluster.env(slurm)
       })
       let output = ""
       child.stdout!.on("data", (d) => { output += String(d) })
