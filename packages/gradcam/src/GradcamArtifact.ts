@@ -13,7 +13,7 @@
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import {
-  Field, Float32, Float64, Int32, List, Schema as ArrowSchema, Table, Utf8, makeData, makeVector, vectorFromArray
+  Field, Float32, Float64, List, Schema as ArrowSchema, Table, Utf8, makeData, makeVector, vectorFromArray
 } from "apache-arrow"
 import { readTable, writeTable, expectKind } from "@growlab/core/ArtifactStore"
 import { ArtifactError } from "@growlab/core/Errors"

@@ -41,7 +41,7 @@ import * as Trainer from "../src/Trainer.js"
 import * as Zoo from "../src/Zoo.js"
 import * as Forward from "../src/Forward.js"
 import { makeGraphStep, type GraphStepOptions } from "../src/graph/GraphTrainer.js"
-import * as Native from "../src/internal/native.js"
+import * as BatchOps from "../src/internal/batchOps.js"
 
 const args = process.argv.slice(2)
 const flag = (name: string): boolean => args.includes(`--${name}`)
@@ -111,7 +111,7 @@ const prepareEngine = (spec: ModelSpec, batch: number, engine: Trainer.Engine, p
   const { x, y } = data(POOL)
   const init = Init.initialize(spec, 1)
   const session = engine === "graph" && customGraph ? graphSession(spec, init, { ...graphOptions, precision }) : Trainer.makeSession(init, { engine, precision, learningRate: 1e-3 })
-  const native = engine !== "tfjs"
+  const ops = BatchOps.forEngine(engine)
   const order = Int32Array.from({ length: POOL }, (_, i) => (i * 2654435761) % POOL)
   const perm = tf.tensor1d(order, "int32")
   const perEpoch = Math.floor(POOL / batch)
@@ -119,14 +119,14 @@ const prepareEngine = (spec: ModelSpec, batch: number, engine: Trainer.Engine, p
   let pending: tf.Tensor | undefined
   const batchAt = (i: number) => {
     const begin = (i % perEpoch) * batch
-    const idx = native ? Native.sliceRows(perm, begin, batch) : tf.slice(perm, begin, batch)
-    return { x: native ? Native.gather(x, idx) : tf.gather(x, idx), y: native ? Native.gather(y, idx) : tf.gather(y, idx) }
+    const idx = ops.sliceRows(perm, begin, batch)
+    return { x: ops.gather(x, idx), y: ops.gather(y, idx) }
   }
   const step = () => {
     const next = tf.tidy(() => {
       const { loss, correct } = session.step(batchAt(b))
-      const weighted = native ? Native.mul(loss, tf.scalar(batch)) : tf.mul(loss, batch)
-      const sum = pending ? (native ? Native.add(pending, weighted) : tf.add(pending, weighted)) : weighted
+      const weighted = ops.weigh(loss, batch)
+      const sum = pending ? ops.add(pending, weighted) : weighted
       correct.dispose()
       return sum
     })

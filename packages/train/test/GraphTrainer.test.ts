@@ -21,17 +21,14 @@ import * as Zoo from "../src/Zoo.js"
 import { makeGraphStep, supports, unsupportedReason, type GraphStepOptions } from "../src/graph/GraphTrainer.js"
 import * as Proto from "../src/graph/Proto.js"
 import { buildTrainStep, defaultStepOptions, savedModelDir } from "../src/graph/TrainStepGraph.js"
-import { mixedSpec } from "./support/stepGraphCases.js"
+/** Every layer kind and option the graph path supports, on a small input (shared with the fp32 graph fixture). */
+import { mixedSpec as mixed } from "./support/stepGraphCases.js"
 
 Backend.ensureNativeSync()
 
 const spec = (s: unknown): ModelSpec => Effect.runSync(decodeModelSpec(s))
 
-/** Every layer kind and option the graph path supports, on a small input (shared with the fp32 graph fixture). */
-const mixed = mixedSpec
-
-const initParams = (s: ModelSpec, seed: number): Map<string, tf.Tensor> =>
-  new Map(Init.initialize(s, seed).weights.map((w) => [w.name, tf.tensor(w.values, w.shape as Array<number>, "float32")]))
+const initParams = (s: ModelSpec, seed: number): Map<string, tf.Tensor> => Forward.paramsOf(Init.initialize(s, seed))
 
 interface Batch { x: tf.Tensor; y: tf.Tensor; teacher?: { logits: tf.Tensor; probs: tf.Tensor; entropy: tf.Tensor } }
 

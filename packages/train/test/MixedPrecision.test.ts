@@ -18,6 +18,7 @@ import * as DatasetArtifact from "@growlab/core/DatasetArtifact"
 import * as MetricsArtifact from "@growlab/core/MetricsArtifact"
 import { decodeModelSpec, type ModelSpec } from "@growlab/core/ModelSpec"
 import { runStage } from "@growlab/core/StageContext"
+import * as Forward from "../src/Forward.js"
 import * as Init from "../src/Init.js"
 import * as Precision from "../src/Precision.js"
 import * as Trainer from "../src/Trainer.js"
@@ -34,9 +35,8 @@ import { digests, mixedSpec } from "./support/stepGraphCases.js"
 Backend.ensureNativeSync()
 
 const bf16: GraphStepOptions = { precision: "bf16-mixed" }
-const params = (s: ModelSpec, seed: number): Map<string, tf.Tensor> =>
-  new Map(Init.initialize(s, seed).weights.map((w) => [w.name, tf.tensor(w.values, w.shape as Array<number>, "float32")]))
-const dispose = (m: ReadonlyMap<string, tf.Tensor>): void => tf.dispose([...m.values()])
+const params = (s: ModelSpec, seed: number): Map<string, tf.Tensor> => Forward.paramsOf(Init.initialize(s, seed))
+const dispose = Forward.disposeParams
 
 /** A graph step's result, disposing the step afterwards. */
 const using = <A>(step: GraphStep, f: (s: GraphStep) => A): A => {

@@ -18,7 +18,6 @@
 import * as Effect from "effect/Effect"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Path from "@effect/platform/Path"
-import * as Schema from "effect/Schema"
 import { hashJson } from "@growlab/core/Hash"
 import type { KeyParts, Manifest } from "@growlab/core/Manifest"
 import type { InputArtifact } from "@growlab/core/Stage"

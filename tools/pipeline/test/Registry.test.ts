@@ -1,7 +1,7 @@
 import { describe, it, assert } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import { NodeContext } from "@effect/platform-node"
-import { readdirSync, readFileSync } from "node:fs"
+import { readdirSync } from "node:fs"
 import { join } from "node:path"
 import { kindEntry, registry } from "../src/Registry.js"
 import { loadGraph, loadStage } from "../src/Runner.js"

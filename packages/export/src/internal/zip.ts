@@ -6,9 +6,6 @@
 
 import { crc32 } from "@growlab/core/Crc32"
 
-/** CRC-32 (IEEE 802.3, as zip and PNG use it): core's. */
-export { crc32 }
-
 export interface Entry {
   readonly name: string
   readonly data: Uint8Array

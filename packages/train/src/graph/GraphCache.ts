@@ -8,7 +8,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 
 /** The cache key of a built step graph: a hash of its saved_model.pb (content-addressed, so never stale). */
-export const cacheKey = (savedModel: Uint8Array): string => createHash("sha256").update(savedModel).digest("hex").slice(0, 32)
+const cacheKey = (savedModel: Uint8Array): string => createHash("sha256").update(savedModel).digest("hex").slice(0, 32)
 
 export const defaultCacheDir = (): string => process.env.GROWLAB_GRAPH_CACHE ?? path.join(os.tmpdir(), "growlab-graphs")
 

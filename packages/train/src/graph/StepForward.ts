@@ -3,7 +3,7 @@
  * semantics of Forward.apply; training = inference for the layers the graph path supports), with the trace of every
  * layer's input and output that the backward pass (StepBackward.ts) reads.
  */
-import type { LayerShapes } from "@growlab/core/ModelSpec"
+import type { Activation, LayerShapes } from "@growlab/core/ModelSpec"
 import type { FloatType, GraphBuilder, Value } from "./GraphBuilder.js"
 import { DT } from "./Proto.js"
 
@@ -83,14 +83,13 @@ export const forward = (g: GraphBuilder, layers: ReadonlyArray<LayerShapes>, x: 
   return { logits: compute === DT.float ? h : g.within("to_float", () => g.cast(h, compute, DT.float)), trace }
 }
 
-export const activate = (g: GraphBuilder, z: Value, a: string): Value => {
+const activate = (g: GraphBuilder, z: Value, a: Activation): Value => {
   switch (a) {
     case "linear": return z
     case "relu": return g.relu(z)
     case "tanh": return g.tanh(z)
     case "sigmoid": return g.sigmoid(z)
     case "softmax": return g.softmax(z)
-    default: throw new Error(`unknown activation ${a}`)
   }
 }
 

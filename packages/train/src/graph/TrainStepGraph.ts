@@ -32,8 +32,7 @@ import { backward } from "./StepBackward.js"
 import { forward } from "./StepForward.js"
 import { objective, type StepLoss } from "./StepObjective.js"
 
-export { cacheKey, defaultCacheDir, writeSavedModel } from "./GraphCache.js"
-export { FILTER_GRAD_AS_CONV_MAX_AREA } from "./StepBackward.js"
+export { writeSavedModel } from "./GraphCache.js"
 export type { StepLoss } from "./StepObjective.js"
 
 /**
