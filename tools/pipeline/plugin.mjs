@@ -158,7 +158,7 @@ const addGraph = async (m, workspaceRoot, file, graph, projects, pipelineTargets
 const nodesOf = async (workspaceRoot, file) => {
   const m = await loadGraphModule()
   const text = readFileSync(join(workspaceRoot, file), "utf8")
-  const overrides = m.overridesOf(process.env)
+  const overrides = m.overridesFrom(process.env)
   const exit = await m.runResolve(file, text, { root: workspaceRoot, overrides })
   if (!exit.ok) return disabled(workspaceRoot, file, exit.message)
   /** @type {Record<string, any>} */

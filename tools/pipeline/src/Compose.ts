@@ -47,9 +47,15 @@ export interface Composed {
 
 type Json = Record<string, unknown>
 
-const plain = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v)
-const has = (o: object, k: string): boolean => Object.prototype.hasOwnProperty.call(o, k)
+/** A JSON object (not null, not a list). */
+export const plain = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v)
+/** Own-property membership: names such as `constructor` or `__proto__` never resolve to Object.prototype. */
+export const has = (o: object, k: string): boolean => Object.prototype.hasOwnProperty.call(o, k)
 const err = (file: string, field: string, expected: string, actual: string) => new PipelineError({ file, field, expected, actual })
+
+/** `GROWLAB_SET`: overrides for one run, `stage.params.path=value` separated by `;` or newlines. */
+export const overridesFrom = (env: Readonly<Record<string, string | undefined>>): Array<string> =>
+  (env.GROWLAB_SET ?? "").split(/[;\n]/).map((s) => s.trim()).filter((s) => s !== "")
 
 /** Objects merge key by key (a key named `__proto__` stays a plain key); lists and values replace. */
 export const deepMerge = (base: unknown, patch: unknown): unknown => {

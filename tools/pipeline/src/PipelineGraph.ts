@@ -6,7 +6,7 @@
 import * as Effect from "effect/Effect"
 import { hashJson } from "@growlab/core/Hash"
 import { PipelineError } from "./PipelineError.js"
-import { compose, type ComposeOptions, type Group } from "./Compose.js"
+import { compose, deepMerge, has, plain, type ComposeOptions, type Group } from "./Compose.js"
 import { DEFAULT_MAX_INSTANCES, INPUT_REF, MAX_INSTANCE_NAME, checkFileName, decodeJson, pipelineName, type MatrixValue, type PipelineFile, type Resources } from "./PipelineFile.js"
 import { kindEntry, kinds, type StageResources } from "./Registry.js"
 
@@ -70,11 +70,6 @@ const err = (file: string, field: string, expected: string, actual: string) =>
 const isVariant = (v: MatrixValue): v is { readonly id: string; readonly params: Record<string, unknown>; readonly resources?: Resources } =>
   typeof v === "object" && v !== null
 
-const plain = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v)
-
-/** Own-property membership: pipeline names such as `constructor` or `__proto__` never resolve to Object.prototype. */
-const has = (obj: object, key: string): boolean => Object.prototype.hasOwnProperty.call(obj, key)
-
 /** Replaces every `{ "$ref": name }` with a deep copy of `definitions[name]`. */
 const substitute = (file: string, field: string, value: unknown, defs: Readonly<Record<string, unknown>>, depth = 0): unknown => {
   if (depth > 32) throw err(file, field, "non-recursive $ref definitions", "a cycle")
@@ -117,16 +112,6 @@ const parseFilter = (text: string): ReadonlyArray<readonly [string, string]> =>
 const matchesFilter = (vars: Vars, filter: ReadonlyArray<readonly [string, string]>): boolean =>
   filter.every(([k, v]) => has(vars, k) && (String(vars[k]) === v || varText(vars[k]) === v))
 
-const deepMerge = (base: Record<string, unknown>, patch: Record<string, unknown>): Record<string, unknown> => {
-  const out: Record<string, unknown> = { ...base }
-  for (const [k, v] of Object.entries(patch)) {
-    const merged = plain(v) && has(out, k) && plain(out[k]) ? deepMerge(out[k] as Record<string, unknown>, v) : v
-    // defineProperty: a key named "__proto__" stays a plain own key instead of replacing the object's prototype
-    Object.defineProperty(out, k, { value: merged, enumerable: true, writable: true, configurable: true })
-  }
-  return out
-}
-
 const setPath = (obj: Record<string, unknown>, path: ReadonlyArray<string>, value: unknown): Record<string, unknown> => {
   const [head, ...rest] = path
   if (rest.length === 0) return { ...obj, [head]: value }
@@ -155,7 +140,7 @@ const ownCombos = (file: string, stage: string, matrix: Readonly<Record<string, 
     for (const c of combos) {
       for (const v of values) {
         next.push(isVariant(v)
-          ? { vars: { ...c.vars, [short]: v.id }, apply: (p) => deepMerge(c.apply(p), v.params), resources: { ...c.resources, ...v.resources } }
+          ? { vars: { ...c.vars, [short]: v.id }, apply: (p) => deepMerge(c.apply(p), v.params) as Record<string, unknown>, resources: { ...c.resources, ...v.resources } }
           : { vars: { ...c.vars, [short]: v }, apply: (p) => setPath(c.apply(p), path, v), resources: c.resources })
       }
     }

@@ -25,6 +25,7 @@ import { decodeParams, makeContext } from "@growlab/core/StageContext"
 import { ArtifactError, StageFailure } from "@growlab/core/Errors"
 import { writeJsonAtomic } from "@growlab/core/ArtifactStore"
 import { IntegrityError, readManifest, verifyOutputs } from "./Integrity.js"
+import { overridesFrom } from "./Compose.js"
 import { numericsInfo, type Env } from "./Numerics.js"
 import { PipelineError } from "./PipelineError.js"
 import { resolve, type Graph, type Instance } from "./PipelineGraph.js"
@@ -73,10 +74,6 @@ export interface PipelineRef {
   readonly profile?: string
   readonly overrides?: ReadonlyArray<string>
 }
-
-/** `GROWLAB_SET`: overrides for one run, `stage.params.path=value` separated by `;` or newlines. */
-export const overridesFrom = (env: Env): ReadonlyArray<string> =>
-  (env.GROWLAB_SET ?? "").split(/[;\n]/).map((s) => s.trim()).filter((s) => s !== "")
 
 /** Reads part files relative to the workspace root. */
 const reader = (root: string) => (rel: string) =>

@@ -3,6 +3,7 @@ import * as Effect from "effect/Effect"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import { sourceDigest } from "@growlab/data/SourceDigest"
 import { datasetNames, type DatasetName } from "@growlab/data/Sources"
+import { overridesFrom } from "./Compose.js"
 import { numerics } from "./Numerics.js"
 import { codePartsByKind, environmentLine, staticKey, staticPartsWith } from "./StageKey.js"
 import type { Instance } from "./PipelineGraph.js"
@@ -48,9 +49,7 @@ const readerFor = (root: string) => (rel: string) =>
     catch: (e) => new PipelineError({ file: rel, field: "(file)", expected: "a readable part file", actual: (e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message })
   })
 
-/** `GROWLAB_SET` overrides (`;`-separated `stage.params.path=value`). */
-export const overridesOf = (env: Record<string, string | undefined>): Array<string> =>
-  (env.GROWLAB_SET ?? "").split(/[;\n]/).map((x) => x.trim()).filter((x) => x !== "")
+export { overridesFrom } from "./Compose.js"
 
 /** Resolves a pipeline file: its graph, or the message of the first problem (file, field, expected, actual). */
 export const runResolve = async (
@@ -71,7 +70,7 @@ export const runResolve = async (
  * key was built with on this host (the runner checks the machine it runs on gives the same).
  */
 export const launchPlan = async (root: string, file: string, text: string, instance: string, env: Record<string, string | undefined>, profile?: string) => {
-  const exit = await runResolve(file, text, { root, ...(profile === undefined ? {} : { profile }), overrides: overridesOf(env) })
+  const exit = await runResolve(file, text, { root, ...(profile === undefined ? {} : { profile }), overrides: overridesFrom(env) })
   if (!exit.ok) throw new Error(exit.message)
   const inst = exit.graph.byId.get(instance)
   if (!inst) throw new Error(`${file}: no stage instance ${JSON.stringify(instance)}`)
