@@ -204,14 +204,21 @@ const applyProfile = (file: string, name: string, profile: Json, stages: Json): 
     const original = structuredClone(stages)
     for (const [i, rule] of rules.entries()) {
       const field = `profiles.${name}.rules.${i}`
+      // a rule is checked as written, whether or not a stage matches it
       if (!plain(rule)) return yield* Effect.fail(err(file, field, "a rule object", JSON.stringify(rule)))
+      if (rule.set !== undefined) {
+        if (!plain(rule.set)) return yield* Effect.fail(err(file, `${field}.set`, "an object of param paths and values", JSON.stringify(rule.set)))
+      } else if (typeof rule.matrix === "string") {
+        if (!Array.isArray(rule.values) && !Array.isArray(rule.keep)) return yield* Effect.fail(err(file, field, "a matrix rule with `values` or `keep`", JSON.stringify(rule)))
+      } else {
+        return yield* Effect.fail(err(file, field, "a rule with `set` (params) or `matrix` (values / keep)", JSON.stringify(rule).slice(0, 80)))
+      }
       for (const [stageName, entry] of Object.entries(stages)) {
         const before = original[stageName] as Json
         if (!plain(entry)) continue
         if (rule.kind !== undefined && before.kind !== rule.kind) continue
         if (rule.stage !== undefined && stageName !== rule.stage) continue
-        if (rule.set !== undefined) {
-          if (!plain(rule.set)) return yield* Effect.fail(err(file, `${field}.set`, "an object of param paths and values", JSON.stringify(rule.set)))
+        if (plain(rule.set)) {
           if (!matches(plain(before.params) ? before.params : {}, rule.where)) continue
           if (!plain(entry.params)) entry.params = {}
           for (const [path, value] of Object.entries(rule.set)) setPath(entry.params as Json, path.split("."), structuredClone(value))
@@ -222,9 +229,7 @@ const applyProfile = (file: string, name: string, profile: Json, stages: Json): 
           else if (Array.isArray(rule.keep)) {
             const keep = new Set(rule.keep.map(String))
             matrix[rule.matrix] = (matrix[rule.matrix] as Array<unknown>).filter((v) => keep.has(plain(v) ? String(v.id) : String(v)))
-          } else return yield* Effect.fail(err(file, field, "a matrix rule with `values` or `keep`", JSON.stringify(rule)))
-        } else {
-          return yield* Effect.fail(err(file, field, "a rule with `set` (params) or `matrix` (values / keep)", JSON.stringify(rule).slice(0, 80)))
+          }
         }
       }
     }

@@ -143,6 +143,23 @@ describe("composed pipelines", () => {
       assert.include(none.expected, "a profile named \"slow\" (quick)")
     }))
 
+  it.effect("a malformed profile rule is refused even when no stage matches it", () =>
+    Effect.gen(function*() {
+      const withRule = (rule: unknown) => JSON.stringify({
+        stages: { data: { kind: "dataset", params: { dataset: "cifar10" } } },
+        profiles: { quick: { description: "quick", rules: [rule] } }
+      })
+      for (const [rule, field, expected] of [
+        [{ kind: "train", set: 3 }, "profiles.quick.rules.0.set", "an object of param paths and values"],
+        [{ kind: "train", matrix: "seed" }, "profiles.quick.rules.0", "a matrix rule with `values` or `keep`"],
+        [{ kind: "train", epochs: 2 }, "profiles.quick.rules.0", "a rule with `set` (params) or `matrix` (values / keep)"]
+      ] as const) {
+        const e = yield* Effect.flip(resolve("pipelines/t.pipeline.json", withRule(rule), { profile: "quick" }))
+        assert.strictEqual(e.field, field)
+        assert.strictEqual(e.expected, expected)
+      }
+    }))
+
   it.effect("overrides change one stage's value for one run, so only it (and its downstream) get other keys", () =>
     Effect.gen(function*() {
       const pipeline = { stages: { data: { kind: "dataset" }, small: { kind: "train", inputs: { train: "data.train" }, params: { epochs: 1 } } } }
