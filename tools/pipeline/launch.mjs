@@ -67,16 +67,15 @@ for (const s of FORWARDED) {
 }
 
 const m = await loadGraphModule()
-/** @type {{ resources: { cpus: number, memoryMiB: number, gpus: number, timeMinutes: number }, usesTf: boolean, numerics?: string }} */
+/** @type {{ resources: { cpus: number, memoryMiB: number, gpus: number, timeMinutes: number }, usesTf: boolean, threads: number, numerics?: string }} */
 let plan
 try {
-  const p = args.indexOf("--profile")
-  plan = await m.launchPlan(root, file, readFileSync(resolve(file), "utf8"), instance, process.env, p >= 0 ? args[p + 1] : undefined)
+  plan = await m.launchPlan(root, file, readFileSync(resolve(file), "utf8"), instance, process.env, profileAt >= 0 ? args[profileAt + 1] : undefined)
 } catch (e) {
   console.error(`growlab: ${/** @type {Error} */ (e).message}`)
   process.exit(1)
 }
-const threads = Number(process.env.TF_NUM_INTRAOP_THREADS) > 0 ? Number(process.env.TF_NUM_INTRAOP_THREADS) : plan.resources.cpus
+const threads = plan.threads
 /** The stage process's environment: its TensorFlow threads are its cpus unless the environment says otherwise. */
 const stageEnv = {
   ...process.env,

@@ -79,14 +79,14 @@ const disabled = (workspaceRoot, file, message) => {
  * @param {string} workspaceRoot
  * @param {string} file
  * @param {any} graph
+ * @param {Map<string, { key: string, parts: any }>} keys  the static key of each of the graph's instances
  * @param {Record<string, any>} projects  filled in
  * @param {Record<string, any>} pipelineTargets  filled in
  */
-const addGraph = async (m, workspaceRoot, file, graph, projects, pipelineTargets) => {
+const addGraph = (m, workspaceRoot, file, graph, keys, projects, pipelineTargets) => {
   const launcher = relative(workspaceRoot, join(here, "launch.mjs"))
   const keyInput = relative(workspaceRoot, join(here, "key-input.mjs"))
   const profileArg = graph.profile === undefined ? "" : ` --profile ${shellQuote(graph.profile)}`
-  const keys = await m.staticKeysOf(workspaceRoot, graph.instances)
   for (const inst of graph.instances) {
     const entry = m.kindEntry(inst.kind)
     const root = `${ARTIFACTS}/${graph.pipeline}/${inst.id}`
@@ -161,16 +161,18 @@ const nodesOf = async (workspaceRoot, file) => {
   const overrides = m.overridesFrom(process.env)
   const exit = await m.runResolve(file, text, { root: workspaceRoot, overrides })
   if (!exit.ok) return disabled(workspaceRoot, file, exit.message)
+  const graphs = [exit.graph]
+  for (const profile of exit.graph.profiles) {
+    const p = await m.runResolve(file, text, { root: workspaceRoot, profile, overrides })
+    if (!p.ok) return disabled(workspaceRoot, file, p.message)
+    graphs.push(p.graph)
+  }
+  const keys = await m.staticKeysOf(workspaceRoot, graphs)
   /** @type {Record<string, any>} */
   const projects = {}
   /** @type {Record<string, any>} */
   const pipelineTargets = {}
-  await addGraph(m, workspaceRoot, file, exit.graph, projects, pipelineTargets)
-  for (const profile of exit.graph.profiles) {
-    const p = await m.runResolve(file, text, { root: workspaceRoot, profile, overrides })
-    if (!p.ok) return disabled(workspaceRoot, file, p.message)
-    await addGraph(m, workspaceRoot, file, p.graph, projects, pipelineTargets)
-  }
+  graphs.forEach((graph, i) => addGraph(m, workspaceRoot, file, graph, keys[i], projects, pipelineTargets))
   projects["pipelines"] = { name: "pipelines", root: "pipelines", targets: pipelineTargets }
   return { projects }
 }

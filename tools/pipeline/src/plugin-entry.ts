@@ -23,13 +23,16 @@ const run = <A, E>(effect: Effect.Effect<A, E, NodeContext.NodeContext>): Promis
     return err
   })))
 
-/** The static cache keys (and their parts) of a graph's instances, by instance id. */
-export const staticKeysOf = (root: string, instances: ReadonlyArray<Instance>) =>
-  run(Effect.map(codePartsByKind(root, instances), (byKind) =>
-    new Map(instances.map((inst) => {
+/**
+ * The static cache keys (and their parts) of each graph's instances, by instance id, one map per graph (a file and its
+ * profiles): each kind's code parts are computed once for all of them.
+ */
+export const staticKeysOf = (root: string, graphs: ReadonlyArray<{ readonly instances: ReadonlyArray<Instance> }>) =>
+  run(Effect.map(codePartsByKind(root, graphs.flatMap((g) => g.instances)), (byKind) =>
+    graphs.map((g) => new Map(g.instances.map((inst) => {
       const parts = staticPartsWith(inst, byKind.get(inst.kind)!)
       return [inst.id, { key: staticKey(parts), parts }] as const
-    }))))
+    })))))
 
 /** The runtime-input line of the numerics environment of this process (a TensorFlow stage with `cpus` cpus). */
 export const numericsLine = (root: string, env: Record<string, string | undefined>, cpus?: number): string =>
@@ -75,10 +78,13 @@ export const launchPlan = async (root: string, file: string, text: string, insta
   const inst = exit.graph.byId.get(instance)
   if (!inst) throw new Error(`${file}: no stage instance ${JSON.stringify(instance)}`)
   const usesTf = kindEntryOf(inst.kind)?.usesTf === true
+  const settings = usesTf ? numerics(root, env, inst.resources.cpus) : undefined
   return {
     resources: inst.resources,
     usesTf,
+    /** The stage's TensorFlow intra-op threads as its key counts them (its cpus unless TF_NUM_INTRAOP_THREADS says otherwise). */
+    threads: settings?.intraOpThreads ?? inst.resources.cpus,
     /** base64url of the numerics JSON, for the runner's --expect-numerics */
-    numerics: usesTf ? Buffer.from(JSON.stringify(numerics(root, env, inst.resources.cpus))).toString("base64url") : undefined
+    numerics: settings ? Buffer.from(JSON.stringify(settings)).toString("base64url") : undefined
   }
 }
