@@ -12,9 +12,8 @@ import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import { createHash } from "node:crypto"
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
-import { toReprDigest } from "../src/Digest.js"
+import { sha256Hex, toReprDigest } from "../src/Digest.js"
 import { RelaySettings, router } from "../src/Relay.js"
 
 interface Received {
@@ -29,16 +28,15 @@ interface Received {
 class Upstream extends Context.Tag("test/Upstream")<Upstream, { readonly received: Array<Received> }>() {}
 
 const good = Buffer.from("a tar.gz of a stage's outputs")
-const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex")
 
 const script = (req: IncomingMessage, body: Buffer, res: ServerResponse) => {
   const key = req.url!.split("/").pop()!
   const text = (status: number, t: string) => { res.writeHead(status, { "content-type": "text/plain" }); res.end(t) }
   switch (key) {
-    case "ok": res.writeHead(200, { "content-type": "application/octet-stream", "repr-digest": toReprDigest(sha(good)), "content-length": good.length }); return res.end(good)
-    case "tampered": res.writeHead(200, { "repr-digest": toReprDigest(sha(good)), "content-length": good.length }); return res.end(Buffer.from(good).fill(65, 0, 1))
+    case "ok": res.writeHead(200, { "content-type": "application/octet-stream", "repr-digest": toReprDigest(sha256Hex(good)), "content-length": good.length }); return res.end(good)
+    case "tampered": res.writeHead(200, { "repr-digest": toReprDigest(sha256Hex(good)), "content-length": good.length }); return res.end(Buffer.from(good).fill(65, 0, 1))
     case "nodigest": res.writeHead(200, { "content-length": good.length }); return res.end(good)
-    case "short": res.writeHead(200, { "repr-digest": toReprDigest(sha(good)), "content-length": good.length + 100 }); res.write(good); return res.destroy()
+    case "short": res.writeHead(200, { "repr-digest": toReprDigest(sha256Hex(good)), "content-length": good.length + 100 }); res.write(good); return res.destroy()
     case "missing": res.writeHead(404); return res.end()
     case "refused": return text(401, "growlab-cache: missing or invalid bearer token")
     case "readonly": return text(403, "growlab-cache: token 'laptop' is read-only")
