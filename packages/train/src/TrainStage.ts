@@ -32,7 +32,7 @@ import { StageFailure } from "@growlab/core/Errors"
 import { canonicalJson } from "@growlab/core/Hash"
 import * as MetricsArtifact from "@growlab/core/MetricsArtifact"
 import * as ModelArtifact from "@growlab/core/ModelArtifact"
-import { ModelSpec, countParams, encodeModelSpec, forwardFlops, inferShapes } from "@growlab/core/ModelSpec"
+import { ModelSpec, countParams, encodeModelSpec, forwardFlops, inferShapes, inputSize, shapeText } from "@growlab/core/ModelSpec"
 import * as Stage from "@growlab/core/Stage"
 import * as StageInputs from "@growlab/core/StageInputs"
 import * as Init from "./Init.js"
@@ -73,7 +73,6 @@ export const Params = Schema.Struct({
 export type Params = typeof Params.Type
 
 const topology = (spec: ModelSpec): string => canonicalJson({ ...encodeModelSpec(spec), name: undefined })
-const size = (shape: ReadonlyArray<number>): number => shape.reduce((a, b) => a * b, 1)
 
 export const trainStage = Stage.make<Params>({
   kind: "train",
@@ -115,8 +114,8 @@ export const trainStage = Stage.make<Params>({
       const outputs = shapes[shapes.length - 1].outputShape
       const classes = outputs.length === 1 ? outputs[0] : -1
       for (const [name, d] of [["train", trainSet], ["validation", validationSet]] as const) {
-        if (size(d.shape) !== size(spec.inputShape)) {
-          return yield* fail(`${name} examples do not fit the model input`, `inputs.${name}.shape`, `[${spec.inputShape.join(", ")}] (or the same size)`, `[${d.shape.join(", ")}]`)
+        if (DatasetArtifact.exampleSize(d) !== inputSize(spec)) {
+          return yield* fail(`${name} examples do not fit the model input`, `inputs.${name}.shape`, `${shapeText(spec.inputShape)} (or the same size)`, shapeText(d.shape))
         }
         const maxLabel = d.labels.reduce((m, l) => Math.max(m, l), 0)
         if (maxLabel >= classes) return yield* fail(`${name} labels exceed the model's outputs`, `inputs.${name}.label`, `< ${classes}`, String(maxLabel))
@@ -124,9 +123,9 @@ export const trainStage = Stage.make<Params>({
       if (teacher) {
         const t = inferShapes(teacher.spec)
         const tOut = t[t.length - 1].outputShape
-        if (tOut.join(",") !== outputs.join(",") || size(teacher.spec.inputShape) !== size(spec.inputShape)) {
-          return yield* fail("teacher does not match the student", "inputs.teacher", `input size ${size(spec.inputShape)}, outputs [${outputs.join(", ")}]`,
-            `input size ${size(teacher.spec.inputShape)}, outputs [${tOut.join(", ")}]`)
+        if (tOut.join(",") !== outputs.join(",") || inputSize(teacher.spec) !== inputSize(spec)) {
+          return yield* fail("teacher does not match the student", "inputs.teacher", `input size ${inputSize(spec)}, outputs ${shapeText(outputs)}`,
+            `input size ${inputSize(teacher.spec)}, outputs ${shapeText(tOut)}`)
         }
       }
       const start = init ?? Init.initialize(spec, params.seed)
