@@ -8,7 +8,7 @@
  * beta, moving_mean, moving_variance). Layouts are TensorFlow's, as growlab's: nothing is transposed.
  * Config fields left out take the layer constructors' defaults (initializers, regularizers).
  */
-import { inferShapes, type Layer, type ModelSpec } from "@growlab/core/ModelSpec"
+import { inferShapes, isSequential, type Layer, type ModelSpec } from "@growlab/core/ModelSpec"
 
 const DTYPE = { module: "keras", class_name: "DTypePolicy", config: { name: "float32" }, registered_name: null }
 
@@ -37,6 +37,8 @@ export const kerasLayer = (layer: Layer): { readonly className: string; readonly
     case "batchNormalization":
       return { className: "BatchNormalization", config: { axis: -1, momentum: layer.momentum, epsilon: layer.epsilon, center: true, scale: true } }
     case "dropout": return { className: "Dropout", config: { rate: layer.rate, noise_shape: null, seed: null } }
+    case "globalAveragePooling2d": return { className: "GlobalAveragePooling2D", config: { data_format: "channels_last", keepdims: false } }
+    case "add": throw new RangeError(`layer ${layer.name ?? "add"}: a Keras Sequential cannot hold an Add layer (the .keras export writes plain layer lists only)`)
   }
 }
 
@@ -48,6 +50,9 @@ const batchShape = (shape: ReadonlyArray<number>) => [null, ...shape]
 
 /** The `config.json` object of a `.keras` file for `spec`. */
 export const config = (spec: ModelSpec): Record<string, unknown> => {
+  if (!isSequential(spec)) {
+    throw new RangeError("the .keras export writes a Keras Sequential: specs whose layers read earlier layers (`input`, `add`) are not supported; export safetensors or tfjs")
+  }
   const input = batchShape(spec.inputShape)
   const layers = inferShapes(spec).map((l) => {
     const k = kerasLayer(l.layer)

@@ -9,7 +9,7 @@
  * right), written as explicit `pads`. Dropout is the identity (an inference graph).
  */
 import type { Model } from "@growlab/core/ModelArtifact"
-import { inferShapes, type Activation } from "@growlab/core/ModelSpec"
+import { inferShapes, isSequential, type Activation } from "@growlab/core/ModelSpec"
 import type { Attribute, Graph, Initializer, Node } from "./internal/onnxProto.js"
 import { permute } from "./TorchLayout.js"
 
@@ -68,6 +68,9 @@ export const graphOf = (model: Model): Graph => {
     }
   }
 
+  if (!isSequential(model.spec)) {
+    throw new RangeError("the ONNX export writes plain layer lists: specs whose layers read earlier layers (`input`, `add`) are not supported; export safetensors or tfjs")
+  }
   const shapes = inferShapes(model.spec)
   for (const l of shapes) {
     const rank = l.inputShape.length
@@ -127,7 +130,13 @@ export const graphOf = (model: Model): Graph => {
         add("BatchNormalization", l.name, [current, ...params], [{ name: "epsilon", float: l.layer.epsilon }])
         break
       }
+      case "globalAveragePooling2d": {
+        add("ReduceMean", l.name, [current], [{ name: "axes", ints: nchw ? [2, 3] : [1, 2] }, { name: "keepdims", int: 0 }])
+        nchw = false
+        break
+      }
       case "dropout":
+      case "add":
         break
     }
   }

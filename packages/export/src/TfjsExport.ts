@@ -17,11 +17,11 @@ const WEIGHTS = "weights.bin"
 const fail = (reason: string) => new ExportError({ format: "tfjs", file: "model.json", reason })
 
 /**
- * Copies the weights into the layers model layer by layer, by name. (Layers.fromArtifact sets them in one
- * `setWeights` call in spec order, but tfjs lists a model's trainable weights before its non-trainable ones, so that
- * order breaks on BatchNormalization's moving statistics.) `setWeights` copies; tidy disposes the sources.
+ * Copies the weights into the layers model layer by layer, by name (as Layers.fromArtifact does; tfjs lists a
+ * model's trainable weights before its non-trainable ones, so one model-wide `setWeights` in spec order would break
+ * on BatchNormalization's moving statistics). `setWeights` copies; tidy disposes the sources.
  */
-const setWeights = (layers: tf.Sequential, model: Model) =>
+const setWeights = (layers: tf.LayersModel, model: Model) =>
   Effect.try({
     try: () => {
       const byName = new Map(model.weights.map((w) => [w.name, w]))

@@ -13,7 +13,7 @@
  */
 import * as Effect from "effect/Effect"
 import type * as ModelArtifact from "@growlab/core/ModelArtifact"
-import { inferShapes, layerName, shapeText, type Activation, type Layer, type ModelSpec } from "@growlab/core/ModelSpec"
+import { inferShapes, isSequential, layerName, shapeText, type Activation, type Layer, type ModelSpec } from "@growlab/core/ModelSpec"
 import type { LayerRecord } from "@growlab/core/ExpansionArtifact"
 import { Net2NetError } from "./Net2NetError.js"
 
@@ -106,6 +106,9 @@ export const identityKernel = (kind: "dense" | "conv2d", width: number, kernelSi
 
 const deepenSync = (source: ModelArtifact.Model, options: Options): Deepened => {
   const spec = source.spec
+  if (!isSequential(spec)) {
+    throw fail("<model>", "Net2DeeperNet inserts into a plain layer list", "a spec without `input` or `add` layers", "a spec with branches")
+  }
   const shapes = inferShapes(spec)
   const at = resolveLayer(spec, options.after)
   const afterName = shapes[at].name

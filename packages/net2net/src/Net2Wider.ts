@@ -21,7 +21,7 @@
  */
 import * as Effect from "effect/Effect"
 import type * as ModelArtifact from "@growlab/core/ModelArtifact"
-import { inferShapes, shapeText, type Layer, type LayerShapes, type ModelSpec } from "@growlab/core/ModelSpec"
+import { inferShapes, isSequential, shapeText, type Layer, type LayerShapes, type ModelSpec } from "@growlab/core/ModelSpec"
 import * as Random from "@growlab/core/Random"
 import type { LayerRecord } from "@growlab/core/ExpansionArtifact"
 import { Net2NetError } from "./Net2NetError.js"
@@ -211,6 +211,9 @@ const gather = (v: Float32Array, src: Int32Array): Float32Array => {
 const lastDim = (shape: ReadonlyArray<number>): number => shape[shape.length - 1]
 
 const widenSync = (source: ModelArtifact.Model, target: ModelSpec, options: Options): Widened => {
+  if (!isSequential(source.spec) || !isSequential(target)) {
+    throw fail("<model>", "Net2WiderNet widens plain layer lists", "specs without `input` or `add` layers", "a spec with branches")
+  }
   const src = inferShapes(source.spec)
   const tgt = inferShapes(target)
   if (shapeText(source.spec.inputShape) !== shapeText(target.inputShape)) {

@@ -103,18 +103,34 @@ const applyLayer = (layer: Layer, index: number, name: string, ctx: LayerContext
       return training && layer.rate > 0
         ? tf.dropout(x, layer.rate, undefined, ctx.options.dropoutSeed === undefined ? undefined : ctx.options.dropoutSeed + index)
         : x
+    case "globalAveragePooling2d":
+      return tf.mean(x, [1, 2])
+    case "add":
+      throw new Error(`layer ${name}: add takes several inputs (apply sums them)`)
   }
 }
 
-/** Runs layers [from, to) of `spec` on `x`. Call inside tf.tidy (intermediates are not disposed here). */
+/**
+ * Runs layers [from, to) of `spec` on `x` (the output of layer from − 1, or the model input when from is 0).
+ * Layers that read an earlier layer (`input`, `add`) take its output; a layer in [from, to) that reads a layer before
+ * from − 1 cannot run from a cut there (Error). Call inside tf.tidy (intermediates are not disposed here).
+ */
 export const apply = (spec: ModelSpec, params: Params, x: tf.Tensor, options: ApplyOptions = {}): tf.Tensor => {
   const shapes = inferShapes(spec)
   const from = options.from ?? 0
   const to = options.to ?? spec.layers.length
   const ctx: LayerContext = { params, training: options.training ?? false, native: options.kernels === "native" && Native.available(), options }
-  let y = x
-  for (let i = from; i < to; i++) y = applyLayer(spec.layers[i], i, shapes[i].name, ctx, y)
-  return y
+  const outputs = new Map<number, tf.Tensor>([[from - 1, x]])
+  for (let i = from; i < to; i++) {
+    const l = shapes[i]
+    const inputs = l.inputs.map((j) => {
+      const t = outputs.get(j)
+      if (!t) throw new Error(`layer ${l.name} reads layer ${j}, which is before the cut at layer ${from}`)
+      return t
+    })
+    outputs.set(i, l.layer._tag === "add" ? inputs.slice(1).reduce((a, b) => tf.add(a, b), inputs[0]) : applyLayer(l.layer, i, l.name, ctx, inputs[0]))
+  }
+  return outputs.get(to - 1)!
 }
 
 /** Creates one tensor per weight of the artifact. The caller owns (and disposes) them. */

@@ -5,7 +5,7 @@
  */
 import * as tf from "@tensorflow/tfjs"
 import type * as ModelArtifact from "@growlab/core/ModelArtifact"
-import { inferShapes, type Layer, type ModelSpec } from "@growlab/core/ModelSpec"
+import { inferShapes, isSequential, type Layer, type ModelSpec } from "@growlab/core/ModelSpec"
 
 const layerOf = (layer: Layer, name: string, inputShape?: Array<number>): tf.layers.Layer => {
   const base = inputShape ? { name, inputShape } : { name }
@@ -22,33 +22,52 @@ const layerOf = (layer: Layer, name: string, inputShape?: Array<number>): tf.lay
     case "activation": return tf.layers.activation({ ...base, activation: layer.activation })
     case "batchNormalization": return tf.layers.batchNormalization({ ...base, epsilon: layer.epsilon, momentum: layer.momentum })
     case "dropout": return tf.layers.dropout({ ...base, rate: layer.rate })
+    case "globalAveragePooling2d": return tf.layers.globalAveragePooling2d({ ...base, dataFormat: "channelsLast" })
+    case "add": return tf.layers.add(base)
   }
 }
 
-/** A sequential model of `spec` (uncompiled). Layer names follow the spec's names. */
-export const build = (spec: ModelSpec): tf.Sequential => {
-  const model = tf.sequential()
-  inferShapes(spec).forEach((l, i) => model.add(layerOf(l.layer, l.name, i === 0 ? [...spec.inputShape] : undefined)))
-  return model
+/**
+ * A layers model of `spec` (uncompiled): a `tf.Sequential` for a plain layer list, a functional `tf.LayersModel`
+ * when layers read earlier layers (`input`, `add`). Layer names follow the spec's names.
+ */
+export const build = (spec: ModelSpec): tf.LayersModel => {
+  const shapes = inferShapes(spec)
+  if (isSequential(spec)) {
+    const model = tf.sequential()
+    shapes.forEach((l, i) => model.add(layerOf(l.layer, l.name, i === 0 ? [...spec.inputShape] : undefined)))
+    return model
+  }
+  const input = tf.input({ shape: [...spec.inputShape], name: "input" })
+  const outputs: Array<tf.SymbolicTensor> = []
+  shapes.forEach((l) => {
+    const ins = l.inputs.map((j) => (j < 0 ? input : outputs[j]))
+    outputs.push(layerOf(l.layer, l.name).apply(l.layer._tag === "add" ? ins : ins[0]) as tf.SymbolicTensor)
+  })
+  return tf.model({ inputs: input, outputs: outputs[outputs.length - 1], name: spec.name ?? "growlab" })
 }
 
-/** A sequential model of the artifact's spec holding copies of its weights. */
-export const fromArtifact = (model: ModelArtifact.Model): tf.Sequential => {
+/** A layers model of the artifact's spec holding copies of its weights (set layer by layer, by name). */
+export const fromArtifact = (model: ModelArtifact.Model): tf.LayersModel => {
   const m = build(model.spec)
   const byName = new Map(model.weights.map((w) => [w.name, w]))
-  const values = inferShapes(model.spec).flatMap((l) => l.weights).map((w) => {
-    const src = byName.get(w.name)
-    if (!src) throw new Error(`model has no weight ${w.name}`)
-    return tf.tensor(src.values, w.shape as Array<number>, "float32")
-  })
-  if (values.length !== m.weights.length) throw new Error(`spec implies ${values.length} weights, the layers model has ${m.weights.length}`)
-  m.setWeights(values)
-  tf.dispose(values)
+  for (const l of inferShapes(model.spec)) {
+    if (l.weights.length === 0) continue
+    const values = l.weights.map((w) => {
+      const src = byName.get(w.name)
+      if (!src) throw new Error(`model has no weight ${w.name}`)
+      return tf.tensor(src.values, w.shape as Array<number>, "float32")
+    })
+    m.getLayer(l.name).setWeights(values)
+    tf.dispose(values)
+  }
   return m
 }
 
-/** The weights of a layers model, named as in the spec, as flat float32 arrays (copies). */
-export const weightsOf = (spec: ModelSpec, model: tf.LayersModel): Map<string, Float32Array> => {
-  const names = inferShapes(spec).flatMap((l) => l.weights.map((w) => w.name))
-  return new Map(model.getWeights().map((t, i) => [names[i], Float32Array.from(t.dataSync() as Float32Array)]))
-}
+/** The weights of a layers model built by `build`, named as in the spec, as flat float32 arrays (copies). */
+export const weightsOf = (spec: ModelSpec, model: tf.LayersModel): Map<string, Float32Array> =>
+  new Map(inferShapes(spec).flatMap((l) => {
+    if (l.weights.length === 0) return []
+    const values = model.getLayer(l.name).getWeights()
+    return l.weights.map((w, i) => [w.name, Float32Array.from(values[i].dataSync() as Float32Array)] as const)
+  }))

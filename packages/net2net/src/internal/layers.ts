@@ -20,7 +20,10 @@ const structural = (layer: Layer): Record<string, unknown> => {
     case "batchNormalization": return { epsilon: layer.epsilon }
     case "flatten":
     case "dropout":
+    case "globalAveragePooling2d":
       return {}
+    case "add":
+      return { inputs: layer.inputs.join(",") }
   }
 }
 
