@@ -90,3 +90,12 @@ export const flatten = (channels: AxisMap, positions: number): AxisMap => {
 
 /** Whether the axis grows at all. */
 export const grows = (m: AxisMap): boolean => m.size !== m.sourceSize
+
+/** Whether two maps lay out the same units the same way (what an `add` of two grown branches needs). */
+export const equal = (a: AxisMap, b: AxisMap): boolean =>
+  a.size === b.size && a.sourceSize === b.sourceSize && a.copies === b.copies &&
+  a.source.every((v, i) => v === b.source[i]) && a.replica.every((v, i) => v === b.replica[i])
+
+/** A map as error messages write it: `tile 16 → 32 (×2)`, `centre 16 → 24`, `identity 16`. */
+export const describe = (m: AxisMap): string =>
+  m.layout === "identity" ? `identity ${m.size}` : `${m.layout} ${m.sourceSize} → ${m.size}${m.layout === "tile" ? ` (×${m.copies})` : ""}`

@@ -107,7 +107,10 @@ const build = (source: ModelSpec, target: ModelSpec, given: Options): Plan => {
   if (shapeText(source.inputShape) !== shapeText(target.inputShape)) {
     throw new PlanError({ layer: "<model>", field: "inputShape", expected: shapeText(source.inputShape), actual: shapeText(target.inputShape) })
   }
-  let map = AxisMap.identity(source.inputShape[source.inputShape.length - 1])
+  const inputMap = AxisMap.identity(source.inputShape[source.inputShape.length - 1])
+  /** The output map of each layer (a layer's input side is its producer's: the previous layer, or `input` / `inputs`). */
+  const maps: Array<AxisMap.AxisMap> = []
+  const mapOf = (i: number) => (i < 0 ? inputMap : maps[i])
   const layers: Array<LayerPlan> = []
   const breaks: Array<string> = []
   source.layers.forEach((s, index) => {
@@ -125,7 +128,17 @@ const build = (source: ModelSpec, target: ModelSpec, given: Options): Plan => {
         throw new PlanError({ layer: name, field: key, expected: `${describeValue(a)} (only units / filters may differ)`, actual: describeValue(b) })
       }
     }
-    const inMap = map
+    const producers = src[index].inputs
+    const inMap = mapOf(producers[0])
+    for (const other of producers.slice(1)) {
+      if (!AxisMap.equal(mapOf(other), inMap)) {
+        throw new PlanError({
+          layer: name, field: "inputs",
+          expected: `inputs whose channels grow alike (${src[producers[0]].name}: ${AxisMap.describe(inMap)})`,
+          actual: `${src[other].name}: ${AxisMap.describe(mapOf(other))}`
+        })
+      }
+    }
     const base = { index, name, sourceName: layerName(s, index), kind: s._tag, sourceShapes: src[index], targetShapes: tgt[index], inMap }
     const o = widthOf(s)
     const O = widthOf(t)
@@ -172,7 +185,7 @@ const build = (source: ModelSpec, target: ModelSpec, given: Options): Plan => {
         inMultiplier: inMap.size / inMap.sourceSize, outMultiplier: outMap.size / outMap.sourceSize,
         growth, operator, note
       })
-      map = outMap
+      maps.push(outMap)
       return
     }
     let outMap = inMap
@@ -192,9 +205,9 @@ const build = (source: ModelSpec, target: ModelSpec, given: Options): Plan => {
       operator: s._tag === "batchNormalization" ? (grown ? "replicate" : "copy") : "none",
       note: ""
     })
-    map = outMap
+    maps.push(outMap)
   })
-  if (AxisMap.grows(map)) {
+  if (AxisMap.grows(maps[maps.length - 1])) {
     const last = layers[layers.length - 1]
     throw new PlanError({
       layer: last.name, field: "outputShape",

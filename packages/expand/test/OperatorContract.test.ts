@@ -10,7 +10,10 @@
  *   difference is really there (> 1e-2);
  * - seed determinism: the same seed gives byte-identical weights and records; a layer whose record shows drawn values
  *   changes with the seed;
- * - no tensor leaks across growing and measuring.
+ * - no tensor leaks across growing and measuring;
+ * - on a residual network (ResNet-8, BatchNormalization after every conv, identity and projection shortcuts): whole
+ *   stages grow together (the convs of a stage, their BatchNorms and the shortcut feeding the same `add`), and the
+ *   plan's claim holds there too, for all three stages grown and for one stage grown alone.
  * A new operator file is covered by these tests with no edit here.
  */
 import { describe, it, assert, beforeAll } from "@effect/vitest"
@@ -24,6 +27,7 @@ import * as Preservation from "@growlab/train/Preservation"
 import { expandStage, Params } from "../src/ExpandStage.js"
 import * as Expander from "../src/Expander.js"
 import * as Registry from "../src/Registry.js"
+import { resnet } from "@growlab/core/ResNet"
 import { cifarTest, cnn, randomModel, spec } from "./support/fixtures.js"
 
 const small = randomModel(cnn(64, 64, 64), 21)
@@ -48,6 +52,19 @@ const bnSource = (() => {
     weights: base.weights.map((w) => w.param === "movingVariance" ? { ...w, values: w.values.map((v) => 0.5 + Math.abs(v)) } : w.param === "gamma" ? { ...w, values: w.values.map((v) => 1 + v) } : w)
   }
 })()
+
+/** ResNet-8 [8, 16, 32] with non-trivial BatchNorm statistics, and its targets per layout (all stages; stage 2 alone). */
+const resnetSource = (() => {
+  const base = randomModel(spec(resnet({ blocks: 1, widths: [8, 16, 32] })), 9)
+  return {
+    ...base,
+    weights: base.weights.map((w) => w.param === "movingVariance" ? { ...w, values: w.values.map((v) => 0.5 + Math.abs(v)) } : w.param === "gamma" ? { ...w, values: w.values.map((v) => 1 + v) } : w)
+  }
+})()
+const resnetTargets = {
+  tile: { "all stages ×2": spec(resnet({ blocks: 1, widths: [16, 32, 64] })), "stage 2 ×2": spec(resnet({ blocks: 1, widths: [8, 32, 32] })) },
+  centre: { "all stages ×1.5": spec(resnet({ blocks: 1, widths: [12, 24, 48] })), "stage 2 ×1.5": spec(resnet({ blocks: 1, widths: [8, 24, 32] })) }
+} as const
 
 const N = 64
 let cifar: Dataset
@@ -108,6 +125,23 @@ for (const d of Registry.methods) {
             for (const l of e.layers.filter((r) => r.noiseStd !== null)) {
               const w = (m: ModelArtifact.Model) => bytes(m).find((b) => b.startsWith(`${l.layer}/kernel `))
               assert.notStrictEqual(w(other.model), w(e.model), `${l.layer} draws values: another seed, other weights`)
+            }
+            assert.strictEqual(tf.memory().numTensors, before, "tensors leaked")
+          }))
+      }
+
+      for (const [name, target] of Object.entries(resnetTargets[d.method.layout])) {
+        it.effect(`ResNet-8, ${name} ${label(example)}: residual stages grow together, preservation as claimed`, () =>
+          Effect.gen(function*() {
+            const before = tf.memory().numTensors
+            const e = yield* Expander.grow(resnetSource, target, { method: d.name, ...example, seed: 5 })
+            yield* ModelArtifact.validate("<grown>", e.model)
+            const p = Preservation.measureOn(resnetSource, e.model, { size: 32, seed: 1, dataset: cifar })
+            if (e.plan.preservesFunction) {
+              assert.isAtMost(p.random.relativeDiff, Preservation.TOLERANCE, `random: max |Δ| ${p.random.maxAbsDiff} of ${p.random.maxAbsLogits}`)
+              assert.isAtMost(p.real!.relativeDiff, Preservation.TOLERANCE, `real: max |Δ| ${p.real!.maxAbsDiff} of ${p.real!.maxAbsLogits}`)
+            } else {
+              assert.isAbove(p.random.relativeDiff, 1e-2, "claimed not preserving: the difference is there")
             }
             assert.strictEqual(tf.memory().numTensors, before, "tensors leaked")
           }))
