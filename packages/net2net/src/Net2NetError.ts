@@ -4,7 +4,7 @@
 import * as Schema from "effect/Schema"
 
 export class Net2NetError extends Schema.TaggedError<Net2NetError>()("Net2NetError", {
-  operation: Schema.Literal("net2wider", "net2deeper"),
+  operation: Schema.Literal("net2wider", "net2deeper", "residual-deeper"),
   layer: Schema.String,
   reason: Schema.String,
   expected: Schema.String,
