@@ -2,7 +2,9 @@
  * The CI-sized study (pipelines/study-quick.pipeline.json, derived from the full study by scripts/derive-quick.mjs)
  * runs end to end through Nx on real data subsets (CIFAR-10, Fashion-MNIST): every experiment's report, the headline
  * and the combined report cover each of their runs, account for compute and check the study's claims. Then the
- * per-experiment targets (`pipelines:exp4-quick`) and an unchanged rerun are fully cached.
+ * per-experiment targets (`pipelines:exp4-quick`) and an unchanged rerun are fully cached. The ResNet pipeline's quick
+ * profile (pipelines/resnet-growth.pipeline.json) runs end to end too: width and depth growth of a residual network
+ * keep the function where they claim to, and its report accounts for the small model.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { existsSync, readFileSync, readdirSync, rmSync } from "node:fs"
@@ -68,4 +70,33 @@ describe("quick pipelines end to end", () => {
       }
     }, 30 * 60_000)
   }
+
+  it("nx run pipelines:resnet-growth-quick: ResNets grown in width and depth, trained and reported", () => {
+    runNx(ws, "pipelines:resnet-growth-quick")
+    const dir = join(ws.dir, "artifacts", "resnet-growth-quick")
+    const manifest = (stage: string) => JSON.parse(readFileSync(join(dir, stage, "manifest.json"), "utf8"))
+    const stages = readdirSync(dir).filter((d) => !d.startsWith("."))
+    expect(stages.length).toBe(14)
+    // growths that claim to keep the function do, measured on random and real images (exactly 0 for the zero-gamma blocks)
+    for (const s of stages.filter((s) => s.startsWith("widen--") || s.startsWith("deepen--"))) {
+      const info = manifest(s).info
+      if (info.preservesFunction) {
+        expect(info.preserved, s).toBe(true)
+        expect(info.maxAbsDiff.real, s).toBeLessThanOrEqual(1e-5)
+      }
+    }
+    const deepened = manifest(stages.find((s) => s.startsWith("deepen--"))!).info
+    expect(deepened.maxAbsDiff).toEqual({ random: 0, real: 0 })
+    expect(deepened.zeroed).toEqual(["s1b2_bn2", "s2b2_bn2", "s3b2_bn2"])
+    // the report covers every run and counts the small model's training for the grown ones
+    const report = manifest("report")
+    expect(report.inputs.runs.length).toBe(7)
+    const compute = readFileSync(join(dir, "report", "tables", "compute.csv"), "utf8").trim().split("\n")
+    const column = compute[0].split(",").indexOf("reused_flops")
+    const reused = (method: string) => Number(compute.find((l) => l.startsWith(`"${method}`))!.split(",").at(column - compute[0].split(",").length))
+    expect(reused("symmetric, target=resnet8")).toBeGreaterThan(0)
+    expect(reused("residual-zero-gamma, target=resnet14n")).toBeGreaterThan(0)
+    expect(reused("scratch, target=resnet8")).toBe(0)
+    expect(readFileSync(join(dir, "report", "summary.md"), "utf8")).toContain("residual-zero-gamma, target=resnet14n")
+  }, 20 * 60_000)
 })

@@ -75,6 +75,10 @@ const table: Readonly<Record<string, KindEntry>> = {
     package: "@growlab/net2net", module: "@growlab/net2net/Net2DeeperStage", export: "net2deeperStage", usesTf: true, resources: light,
     outputs: { model, expansion: file("expansion", "expansion.arrow") }
   },
+  "residual-deeper": {
+    package: "@growlab/net2net", module: "@growlab/net2net/ResidualDeeperStage", export: "residualDeeperStage", usesTf: true, resources: light,
+    outputs: { model, expansion: file("expansion", "expansion.arrow") }
+  },
   gradcam: {
     package: "@growlab/gradcam", module: "@growlab/gradcam/GradcamStage", export: "gradcamStage", usesTf: true, resources: { ...light, memoryMiB: 4096 },
     outputs: { maps: file("gradcam", "gradcam.arrow"), figures: file("figure", "figures", { dir: true }) }
