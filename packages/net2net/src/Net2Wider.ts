@@ -15,13 +15,17 @@
  * input sides grown from the widened layers before them — the two layers the original study's Net2Net code left
  * unmodified ("not expandable by Net2Net-Wider").
  *
+ * In a DAG spec (residual networks), the Dense/Conv2D layers whose outputs meet in an `add` share one mapping (drawn
+ * for the first of them), so both sides of a residual connection replicate the same units and the sum stays a
+ * replica sum; each layer's input side follows its producer's map.
+ *
  * Optional noise (the symmetry-breaking variant of the reference Keras example `mnist_net2net.py`): Gaussian
  * noise with std = ratio × std(replicated input-side weights) is added to the next layer's weights of the new
  * units only. Function preservation then no longer holds exactly and is measured (see Preservation).
  */
 import * as Effect from "effect/Effect"
 import type * as ModelArtifact from "@growlab/core/ModelArtifact"
-import { inferShapes, isSequential, shapeText, type Layer, type LayerShapes, type ModelSpec } from "@growlab/core/ModelSpec"
+import { inferShapes, shapeText, type Layer, type LayerShapes, type ModelSpec } from "@growlab/core/ModelSpec"
 import * as Random from "@growlab/core/Random"
 import type { LayerRecord } from "@growlab/core/ExpansionArtifact"
 import { Net2NetError } from "./Net2NetError.js"
@@ -210,10 +214,45 @@ const gather = (v: Float32Array, src: Int32Array): Float32Array => {
 
 const lastDim = (shape: ReadonlyArray<number>): number => shape[shape.length - 1]
 
-const widenSync = (source: ModelArtifact.Model, target: ModelSpec, options: Options): Widened => {
-  if (!isSequential(source.spec) || !isSequential(target)) {
-    throw fail("<model>", "Net2WiderNet widens plain layer lists", "specs without `input` or `add` layers", "a spec with branches")
+const sameMap = (a: FeatureMap, b: FeatureMap): boolean =>
+  a.oldSize === b.oldSize && a.src.length === b.src.length && a.src.every((v, k) => v === b.src[k])
+
+/**
+ * The group of every Dense/Conv2D layer (by index): layers whose output channels meet in an `add` (through the
+ * per-channel layers after them: BatchNormalization, activations, pooling, dropout, other adds) must replicate the
+ * same units, so they share one mapping, drawn for the group's first layer (its index names the group and seeds the
+ * draw; a layer that meets no other keeps its own index, as in a plain layer list).
+ */
+const tiedGroups = (layers: ReadonlyArray<LayerShapes>): Map<number, number> => {
+  const parent = new Map<number, number>()
+  const find = (i: number): number => {
+    let r = i
+    while (parent.get(r)! !== r) r = parent.get(r)!
+    parent.set(i, r)
+    return r
   }
+  /** The weighted layer whose output channels layer i carries (-1: the model input). */
+  const origin: Array<number> = []
+  for (const l of layers) {
+    if (l.layer._tag === "dense" || l.layer._tag === "conv2d") {
+      parent.set(l.index, l.index)
+      origin.push(l.index)
+      continue
+    }
+    const from = l.inputs.map((j) => (j < 0 ? -1 : origin[j]))
+    if (l.layer._tag === "add") {
+      const roots = from.filter((o) => o >= 0).map(find)
+      for (const r of roots.slice(1)) {
+        const a = find(roots[0]), b = find(r)
+        if (a !== b) parent.set(Math.max(a, b), Math.min(a, b))
+      }
+    }
+    origin.push(from[0])
+  }
+  return new Map([...parent.keys()].map((i) => [i, find(i)]))
+}
+
+const widenSync = (source: ModelArtifact.Model, target: ModelSpec, options: Options): Widened => {
   const src = inferShapes(source.spec)
   const tgt = inferShapes(target)
   if (shapeText(source.spec.inputShape) !== shapeText(target.inputShape)) {
@@ -229,9 +268,13 @@ const widenSync = (source: ModelArtifact.Model, target: ModelSpec, options: Opti
   const weights: Array<ModelArtifact.Weight> = []
   const layers: Array<LayerRecord> = []
   const mappings: Record<string, Int32Array> = {}
-  let map = identityMap(lastDim(source.spec.inputShape))
-  /** The layer whose widening the current feature map comes from. */
-  let mapFrom = ""
+  const inputMap = identityMap(lastDim(source.spec.inputShape))
+  /** Per layer: the feature map of its output and the layer whose widening that map comes from. */
+  const maps: Array<FeatureMap> = []
+  const mapFroms: Array<string> = []
+  const groups = tiedGroups(tgt)
+  /** The mapping g of each group of layers whose outputs meet in an `add` (drawn once, for the group's first layer). */
+  const groupMappings = new Map<number, Int32Array>()
   const push = (t: LayerShapes, param: string, values: Float32Array) => {
     const ws = t.weights.find((w) => w.param === param)!
     weights.push({ name: ws.name, layer: t.name, param, shape: ws.shape, values })
@@ -245,6 +288,14 @@ const widenSync = (source: ModelArtifact.Model, target: ModelSpec, options: Opti
     const s = src[i], t = tgt[i]
     compareStructure("net2wider", s, t)
     const sl = s.layer, tl = t.layer as Layer
+    const producer = t.inputs[0]
+    let map = producer < 0 ? inputMap : maps[producer]
+    let mapFrom = producer < 0 ? "" : mapFroms[producer]
+    for (const other of t.inputs.slice(1)) {
+      if (!sameMap(maps[other], map)) {
+        throw fail(t.name, "the inputs of an add are widened by different mappings", `${tgt[producer].name}'s mapping`, `${tgt[other].name}'s`)
+      }
+    }
     const inUnits = [map.oldSize, map.src.length] as const
     switch (tl._tag) {
       case "dense":
@@ -256,9 +307,16 @@ const widenSync = (source: ModelArtifact.Model, target: ModelSpec, options: Opti
           throw fail(t.name, "input width does not follow from the layers before it", `${map.oldSize} → ${map.src.length}`, `${oldIn} → ${newIn}`)
         }
         const fixed = options.mappings?.[t.name]
+        const group = groups.get(i)!
+        const shared = groupMappings.get(group)
         const g = fixed !== undefined
           ? validMapping(t.name, fixed, oldOut, newOut)
-          : newOut > oldOut ? randomMapping(oldOut, newOut, Random.make(options.seed, i)) : identityMap(oldOut).src
+          : shared !== undefined && shared.length === newOut ? shared
+          : newOut > oldOut ? randomMapping(oldOut, newOut, Random.make(options.seed, group)) : identityMap(oldOut).src
+        if (shared !== undefined && (shared.length !== g.length || shared.some((v, j) => v !== g[j]))) {
+          throw fail(t.name, "layers whose outputs meet in an add need one mapping", `the mapping of ${tgt[group].name}`, fixed !== undefined ? "another fixed mapping" : `another width (${newOut})`)
+        }
+        if (shared === undefined) groupMappings.set(group, g)
         const outMap = fixed !== undefined || newOut > oldOut ? channelMap(g, oldOut) : identityMap(oldOut)
         if (!outMap.identity && tl.activation === "softmax") {
           throw fail(t.name, "softmax is not elementwise, so replicated units change its normalisation", "an elementwise activation on a widened layer", "softmax")
@@ -303,6 +361,8 @@ const widenSync = (source: ModelArtifact.Model, target: ModelSpec, options: Opti
         })
         break
       }
+      case "add":
+      case "globalAveragePooling2d":
       case "flatten":
       case "activation":
       case "rescaling":
@@ -322,8 +382,10 @@ const widenSync = (source: ModelArtifact.Model, target: ModelSpec, options: Opti
         break
       }
     }
+    maps.push(map)
+    mapFroms.push(mapFrom)
   }
-  if (!map.identity) throw fail(lastTgt.name, "the output features are still replicated at the end of the model", "an unchanged output layer", "a widened output")
+  if (!maps[maps.length - 1].identity) throw fail(lastTgt.name, "the output features are still replicated at the end of the model", "an unchanged output layer", "a widened output")
   return {
     model: { spec: target, weights, info: { method: "net2wider", seed: options.seed, noise: options.noise ?? null, source: source.info } },
     layers,

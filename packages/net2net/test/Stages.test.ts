@@ -37,8 +37,8 @@ const fixture = Effect.gen(function*() {
 })
 
 describe("stages", () => {
-  it("registers net2wider and net2deeper with the outputs the pipeline registry expects", () => {
-    assert.deepStrictEqual(stages.map((s) => s.kind), ["net2wider", "net2deeper"])
+  it("registers net2wider, net2deeper and residual-deeper with the outputs the pipeline registry expects", () => {
+    assert.deepStrictEqual(stages.map((s) => s.kind), ["net2wider", "net2deeper", "residual-deeper"])
     for (const s of stages) {
       assert.deepStrictEqual(Object.keys(s.outputs), ["model", "expansion"])
       assert.strictEqual(s.outputs.expansion.kind, "expansion")

@@ -1,3 +1,4 @@
+/** Growth of residual networks: residual-deeper (ResNet-8 → 14 → 20) and Net2WiderNet across add layers. */
 import { describe, it, assert } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Backend from "@growlab/core/Backend"
@@ -5,6 +6,7 @@ import { resnet } from "@growlab/core/ResNet"
 import * as tf from "@tensorflow/tfjs"
 import * as Forward from "@growlab/train/Forward"
 import * as Preservation from "@growlab/train/Preservation"
+import * as Net2Wider from "../src/Net2Wider.js"
 import * as ResidualDeeper from "../src/ResidualDeeper.js"
 import { cifarTest, randomModel, spec, weight } from "./fixtures.js"
 
@@ -90,5 +92,39 @@ describe("residual Net2DeeperNet (ResNet-8 → 14 → 20)", () => {
       const extra = spec({ ...base, layers: [...base.layers.slice(0, -1), { _tag: "dense", name: "extra", units: 32, activation: "relu" }, base.layers.at(-1)!] })
       const d = yield* ResidualDeeper.deepen(small, extra, { seed: 1 })
       assert.deepStrictEqual(d.breaks, ["extra: a new layer outside a zero-initialised residual branch"])
+    }))
+})
+
+describe("Net2WiderNet on a residual network", () => {
+  const small = randomModel(resnetOf(1), 8)
+  const cifar = cifarTest(64)
+
+  it.effect("layers meeting in an add share one mapping; ResNet-8 ×2 and one stage ×2 keep the logits (inference and training mode)", () =>
+    Effect.gen(function*() {
+      for (const target of [resnetOf(1, [16, 32, 64]), resnetOf(1, [8, 24, 32])]) {
+        const w = yield* Net2Wider.widen(small, target, { seed: 4 })
+        // the stem and stage 1's block output meet in s1b1_add: one mapping; stage 2's conv2 and projection too
+        assert.deepStrictEqual(Array.from(w.mappings["s2b1_conv2"]), Array.from(w.mappings["s2b1_proj"]))
+        if (w.mappings["stem"]) assert.deepStrictEqual(Array.from(w.mappings["stem"]), Array.from(w.mappings["s1b1_conv2"]))
+        const p = Preservation.measureOn(small, w.model, { size: 64, seed: 2, dataset: cifar })
+        const x = tf.randomUniform([32, 32, 32, 3], 0, 255, "float32", 7)
+        const training = trainingModeDiff(small, w.model, x)
+        x.dispose()
+        console.log(`[net2wider ResNet-8 → ${target.name}] max|Δ| random ${p.random.maxAbsDiff.toExponential(2)}, real ${p.real!.maxAbsDiff.toExponential(2)}, training mode ${training.toExponential(2)}`)
+        assert.isTrue(p.preserved)
+        assert.isAtMost(p.random.relativeDiff, 1e-5)
+        assert.isAtMost(p.real!.relativeDiff, 1e-5)
+        assert.isAtMost(training, 1e-4)
+      }
+    }))
+
+  it.effect("fixed mappings that disagree across an add are refused", () =>
+    Effect.gen(function*() {
+      const target = resnetOf(1, [8, 32, 32])
+      const g = Array.from({ length: 32 }, (_, j) => j % 16)
+      const h = Array.from({ length: 32 }, (_, j) => (j < 16 ? j : 15 - (j - 16)))
+      const e = yield* Effect.flip(Net2Wider.widen(small, target, { seed: 1, mappings: { s2b1_conv1: g, s2b1_conv2: g, s2b1_proj: h } }))
+      assert.include(e.message, "s2b1_proj")
+      assert.include(e.message, "need one mapping")
     }))
 })
