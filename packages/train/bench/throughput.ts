@@ -6,6 +6,10 @@
  * the end of each line (`N.NNx Keras`, `N.NNx Keras-bf16`): the median over runs of each run's ratio to the Keras runs
  * right after it (steadier than the ratio of the medians when other processes come and go; that one is printed
  * below each line).
+ * --models: small, large2 (the study's CNNs; Keras builds them in the worker below) and resnet20 (CIFAR ResNet-20,
+ *            widths 16/32/64: BatchNormalization, projection shortcuts; Keras builds it from the spec with
+ *            packages/train/python/keras_spec.py). A precision the graph engine cannot run on a model is skipped
+ *            with the reason.
  *
  *   npm run bench:train -- [--runs 5] [--steps 30] [--models small,large2] [--batches 32,128]
  *                          [--engines graph,native,tfjs,fit] [--precisions fp32,bf16-mixed] [--no-keras] [--sweep]
@@ -27,20 +31,23 @@
  * Python for Keras: $GROWLAB_PYTHON, else .growlab/venv/bin/python3, else python3.
  */
 import { spawn, spawnSync } from "node:child_process"
+import { dirname, join } from "node:path"
+import { fileURLToPath } from "node:url"
 import { createInterface } from "node:readline"
 import { existsSync, writeFileSync } from "node:fs"
 import { cpus, loadavg } from "node:os"
 import * as tf from "@tensorflow/tfjs"
 import * as Backend from "@growlab/core/Backend"
-import type { ModelSpec } from "@growlab/core/ModelSpec"
-import { forwardFlops } from "@growlab/core/ModelSpec"
+import * as Schema from "effect/Schema"
+import { encodeModelSpec, forwardFlops, ModelSpec } from "@growlab/core/ModelSpec"
+import { resnet } from "@growlab/core/ResNet"
 import * as Init from "../src/Init.js"
 import * as Layers from "../src/Layers.js"
 import type { Precision } from "../src/Precision.js"
 import * as Trainer from "../src/Trainer.js"
 import * as Zoo from "../src/Zoo.js"
 import * as Forward from "../src/Forward.js"
-import { makeGraphStep, type GraphStepOptions } from "../src/graph/GraphTrainer.js"
+import { makeGraphStep, supports, unsupportedReason, type GraphStepOptions } from "../src/graph/GraphTrainer.js"
 import * as BatchOps from "../src/internal/batchOps.js"
 
 const args = process.argv.slice(2)
@@ -51,15 +58,20 @@ const opt = (name: string, fallback: string): string => {
 }
 const runs = Number(opt("runs", "5"))
 const steps = Number(opt("steps", "30"))
-const models: Record<string, ModelSpec> = { small: Zoo.cnnSmall, large2: Zoo.cnnLarge2 }
+const models: Record<string, ModelSpec> = {
+  small: Zoo.cnnSmall, large2: Zoo.cnnLarge2,
+  // CIFAR ResNet-20 (3 blocks per stage, widths 16/32/64, BatchNormalization, projection shortcuts)
+  resnet20: Schema.decodeUnknownSync(ModelSpec)(resnet({ blocks: 3, widths: [16, 32, 64] }))
+}
 const modelNames = opt("models", "small,large2").split(",")
 const batches = opt("batches", "32,128").split(",").map(Number)
 const engines = opt("engines", "graph,native").split(",") as Array<"graph" | "native" | "tfjs" | "fit">
 const precisions = opt("precisions", "fp32,bf16-mixed").split(",") as Array<Precision>
 const graphOptions = JSON.parse(opt("graph-options", "{}")) as GraphStepOptions
 const customGraph = Object.keys(graphOptions).length > 0
-/** Engines that run a precision (only the graph engine has bf16-mixed). */
-const enginesFor = (precision: Precision) => precision === "fp32" ? engines : engines.filter((e) => e === "graph")
+/** Engines that run a precision on a spec (only the graph engine has bf16-mixed, where it supports the spec). */
+const enginesFor = (precision: Precision, spec: ModelSpec) =>
+  precision === "fp32" ? engines : supports(spec, { precision }) ? engines.filter((e) => e === "graph") : []
 const env = (k: string): string => process.env[k] ?? "default"
 const settings = `TF_NUM_INTRAOP_THREADS=${env("TF_NUM_INTRAOP_THREADS")} TF_NUM_INTEROP_THREADS=${env("TF_NUM_INTEROP_THREADS")} TF_ENABLE_ONEDNN_OPTS=${env("TF_ENABLE_ONEDNN_OPTS")}`
 
@@ -251,8 +263,9 @@ const prepareFit = async (spec: ModelSpec, batch: number): Promise<Runner> => {
 // Keras in a python worker (same environment variables, hence the same thread settings), asked for one timed epoch
 // at a time so that its runs interleave with ours and both see the same machine load.
 const KERAS = String.raw`
-import json, os, sys, time
+import json, os, sys, time, traceback
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+sys.path.insert(0, os.environ["GROWLAB_KERAS_SPEC_DIR"])
 import numpy as np, tensorflow as tf, keras
 def cnn(c2, c3, d):
     L = keras.layers
@@ -269,16 +282,25 @@ for line in sys.stdin:
     r = json.loads(line)
     key = (r["model"], r["batch"], r["steps"], r["precision"])
     if key not in cache:
+      try:
         n = r["steps"] * r["batch"]
         rng = np.random.default_rng(1)
         x = rng.uniform(0, 255, (n, 32, 32, 3)).astype("float32"); y = rng.integers(0, 10, n)
         # mixed_bfloat16: float32 variables, bfloat16 layer compute; the loss casts the logits to float32
         keras.config.set_dtype_policy(policies[r["precision"]])
-        m = cnn(*specs[r["model"]])
+        # the study's CNNs as written here; other models (ResNets) from the growlab spec by keras_spec.py
+        if r["model"] in specs: m = cnn(*specs[r["model"]])
+        else:
+            import keras_spec
+            m = keras_spec.build(r["spec"])
         keras.config.set_dtype_policy("float32")
         m.compile(optimizer=keras.optimizers.Adam(1e-3, epsilon=1e-7), loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
         m.fit(x, y, batch_size=r["batch"], epochs=1, verbose=0)
         cache[key] = (m, x, y)
+      except Exception as e:
+        keras.config.set_dtype_policy("float32")
+        print(json.dumps({"error": "".join(traceback.format_exception_only(e)).strip()}), flush=True)
+        continue
     m, x, y = cache[key]
     t = Timer(); t.t = []
     m.fit(x, y, batch_size=r["batch"], epochs=1, verbose=0, callbacks=[t])
@@ -298,12 +320,14 @@ const python = (): string | undefined => {
 
 interface KerasWorker {
   readonly version: string
-  readonly epoch: (model: string, batch: number, precision: Precision) => Promise<{ imagesPerSecond: number; jit: string; policy: string }>
+  /** One timed epoch; `error` when the worker cannot build or train the model (e.g. keras_spec.py lacks a layer). */
+  readonly epoch: (model: string, batch: number, precision: Precision) => Promise<{ imagesPerSecond: number; jit: string; policy: string; error?: string }>
   readonly close: () => void
 }
 
 const startKeras = async (py: string): Promise<KerasWorker> => {
-  const child = spawn(py, ["-u", "-c", KERAS], { env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: "3" }, stdio: ["pipe", "pipe", "ignore"] })
+  const specDir = join(dirname(fileURLToPath(import.meta.url)), "..", "python")
+  const child = spawn(py, ["-u", "-c", KERAS], { env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: "3", GROWLAB_KERAS_SPEC_DIR: specDir }, stdio: ["pipe", "pipe", "ignore"] })
   const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]()
   const next = async (): Promise<Record<string, unknown>> => {
     for (;;) {
@@ -316,8 +340,8 @@ const startKeras = async (py: string): Promise<KerasWorker> => {
   return {
     version: `TF ${hello.tf}, Keras ${hello.keras}`,
     epoch: async (model, batch, precision) => {
-      child.stdin.write(JSON.stringify({ model, batch, steps, precision }) + "\n")
-      return (await next()) as { imagesPerSecond: number; jit: string; policy: string }
+      child.stdin.write(JSON.stringify({ model, batch, steps, precision, spec: encodeModelSpec(models[model]) }) + "\n")
+      return (await next()) as { imagesPerSecond: number; jit: string; policy: string; error?: string }
     },
     close: () => child.stdin.end()
   }
@@ -349,11 +373,11 @@ const main = async () => {
   const info = Backend.ensureNativeSync()
   const quiet = flag("quiet")
   const py = flag("no-keras") ? undefined : python()
-  const keras = py ? await startKeras(py) : undefined
+  const kerasWorker = py ? await startKeras(py) : undefined
   if (!quiet) {
     console.log(`backend ${info.backend} (TF ${info.tfVersion}, tfjs ${info.tfjsVersion}), ${cpus().length} cores (${cpus()[0]?.model.trim()}); ${settings}`)
     if (customGraph) console.log(`graph engine options: ${JSON.stringify(graphOptions)}`)
-    console.log(`steady state: ${runs} runs × ${steps} steps after warm-up, median img/s, all engines${keras ? " and Keras" : ""} interleaved run by run; ` +
+    console.log(`steady state: ${runs} runs × ${steps} steps after warm-up, median img/s, all engines${kerasWorker ? " and Keras" : ""} interleaved run by run; ` +
       `random CIFAR-shaped data (values 0–255); load average ${loadavg()[0].toFixed(2)} (other processes distort timings)`)
   }
   const results: Array<Record<string, unknown>> = []
@@ -365,15 +389,31 @@ const main = async () => {
   for (const name of modelNames) {
     for (const batch of batches) {
       const spec = models[name]
+      const modelPrecisions = precisions.filter((p) => enginesFor(p, spec).length > 0)
+      for (const p of precisions.filter((q) => !modelPrecisions.includes(q))) {
+        console.log(`${(spec.name ?? name).padEnd(12)} b${String(batch).padEnd(4)} ${p.padEnd(10)} skipped: the graph engine cannot run it (${unsupportedReason(spec, { precision: p })})`)
+      }
       const runners: Record<string, Runner> = {}
-      for (const precision of precisions) {
-        for (const engine of enginesFor(precision)) {
+      for (const precision of modelPrecisions) {
+        for (const engine of enginesFor(precision, spec)) {
           runners[key(engine, precision)] = engine === "fit" ? await prepareFit(spec, batch) : prepareEngine(spec, batch, engine, precision)
         }
       }
-      const rates: Record<string, Array<number>> = Object.fromEntries([...Object.keys(runners), ...(keras ? kerasPrecisions.map(kerasKey) : [])].map((e) => [e, []]))
       const kerasInfo: Record<string, { jit: string; policy: string }> = {}
-      if (keras) for (const p of kerasPrecisions) kerasInfo[kerasKey(p)] = await keras.epoch(name, batch, p)
+      // Keras for this model (its first epochs build and warm it up; a model the worker cannot build runs without it)
+      let keras = kerasWorker
+      if (keras) {
+        for (const p of kerasPrecisions) {
+          const r = await keras.epoch(name, batch, p)
+          if (r.error) {
+            console.log(`${(spec.name ?? name).padEnd(12)} b${String(batch).padEnd(4)} Keras ${p}: cannot build or train it (${r.error}); no Keras ratios`)
+            keras = undefined
+            break
+          }
+          kerasInfo[kerasKey(p)] = r
+        }
+      }
+      const rates: Record<string, Array<number>> = Object.fromEntries([...Object.keys(runners), ...(keras ? kerasPrecisions.map(kerasKey) : [])].map((e) => [e, []]))
       for (let r = 0; r < runs; r++) {
         for (const [k, runner] of Object.entries(runners)) rates[k].push(await runner.run())
         if (keras) for (const p of kerasPrecisions) rates[kerasKey(p)].push((await keras.epoch(name, batch, p)).imagesPerSecond)
@@ -387,16 +427,16 @@ const main = async () => {
       /** Median over runs of the per-run ratio a/b (runs interleave, so each pair saw the same load). */
       const paired = (a: string, b: string): number => median(rates[a].map((v, i) => v / rates[b][i]))
       const kerasParts = keras ? kerasPrecisions.map((p) => `${kerasKey(p)} ${fmt(med[kerasKey(p)])} img/s`) : []
-      for (const precision of precisions) {
-        const mainKey = key(enginesFor(precision)[0], precision)
+      for (const precision of modelPrecisions) {
+        const mainKey = key(enginesFor(precision, spec)[0], precision)
         const main = med[mainKey]
-        const parts = enginesFor(precision).map((e) => `${e} ${fmt(med[key(e, precision)])} img/s`)
+        const parts = enginesFor(precision, spec).map((e) => `${e} ${fmt(med[key(e, precision)])} img/s`)
         const gflops = (main * 3 * forwardFlops(spec)) / 1e9
         console.log(`${(spec.name ?? name).padEnd(12)} b${String(batch).padEnd(4)} ${precision.padEnd(10)} ${[...parts, ...kerasParts].join("  ")}  (${gflops.toFixed(0)} GFLOP/s)` +
           (keras ? kerasPrecisions.map((p) => `  ${paired(mainKey, kerasKey(p)).toFixed(2)}x ${kerasKey(p)}`).join("") : ""))
         if (!quiet) {
           if (keras) console.log(`    ratio of the medians: ${kerasPrecisions.map((p) => `${(main / med[kerasKey(p)]).toFixed(2)}x ${kerasKey(p)}`).join(", ")}`)
-          for (const e of enginesFor(precision)) {
+          for (const e of enginesFor(precision, spec)) {
             const bd = breakdowns[key(e, precision)]
             if (!bd) continue
             console.log(`    ${key(e, precision)} step ${(1000 * batch / med[key(e, precision)]).toFixed(1)} ms: ` +
@@ -404,26 +444,26 @@ const main = async () => {
           }
         }
         results.push({
-          model: spec.name, batch, precision, imagesPerSecond: Object.fromEntries(enginesFor(precision).map((e) => [e, med[key(e, precision)]])),
+          model: spec.name, batch, precision, imagesPerSecond: Object.fromEntries(enginesFor(precision, spec).map((e) => [e, med[key(e, precision)]])),
           keras: keras ? Object.fromEntries(kerasPrecisions.map((p) => [kerasKey(p), med[kerasKey(p)]])) : undefined,
           ratios: keras ? Object.fromEntries(kerasPrecisions.map((p) => [kerasKey(p), { ofMedians: main / med[kerasKey(p)], paired: paired(mainKey, kerasKey(p)) }])) : undefined,
-          runs: Object.fromEntries([...enginesFor(precision).map((e) => key(e, precision)), ...(keras ? kerasPrecisions.map(kerasKey) : [])].map((k) => [k, rates[k]])),
-          breakdown: Object.fromEntries(enginesFor(precision).flatMap((e) => breakdowns[key(e, precision)] ? [[e, breakdowns[key(e, precision)]]] : [])),
+          runs: Object.fromEntries([...enginesFor(precision, spec).map((e) => key(e, precision)), ...(keras ? kerasPrecisions.map(kerasKey) : [])].map((k) => [k, rates[k]])),
+          breakdown: Object.fromEntries(enginesFor(precision, spec).flatMap((e) => breakdowns[key(e, precision)] ? [[e, breakdowns[key(e, precision)]]] : [])),
           kerasSettings: keras ? kerasInfo : undefined
         })
       }
     }
   }
   if (!quiet) {
-    if (keras) {
-      const info = (results[0]?.kerasSettings ?? {}) as Record<string, { jit: string; policy: string }>
-      console.log(`Keras: ${py} (${keras.version}, model.fit graph mode, jit_compile ${info.Keras?.jit ?? "?"}; dtype policies ` +
+    if (kerasWorker) {
+      const info = (results.find((r) => r.kerasSettings)?.kerasSettings ?? {}) as Record<string, { jit: string; policy: string }>
+      console.log(`Keras: ${py} (${kerasWorker.version}, model.fit graph mode, jit_compile ${info.Keras?.jit ?? "?"}; dtype policies ` +
         `${Object.entries(info).map(([k, v]) => `${k} ${v.policy}`).join(", ")})`)
     }
     else console.log(flag("no-keras") ? "Keras: skipped (--no-keras)" : "Keras: not available (pip install tensorflow-cpu==2.21.0)")
   }
   if (!quiet) console.log(`load average at the end: ${loadavg()[0].toFixed(2)}`)
-  keras?.close()
+  kerasWorker?.close()
   const json = opt("json", "")
   if (json) writeFileSync(json, JSON.stringify({ backend: info, settings, runs, steps, results }, null, 2) + "\n")
 }

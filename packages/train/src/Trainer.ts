@@ -14,8 +14,9 @@
  *
  * Three engines compute the same math:
  * - "graph" (default on the 'tensorflow' backend): a whole step — forward, loss, backward, Adam — runs as ONE
- *   TensorFlow graph execution (a SavedModel written by src/graph/, weights and Adam slots living in the session);
- *   ≥ 1.0× Keras's throughput. Specs it cannot express (BatchNormalization, Dropout) fall back to "native".
+ *   TensorFlow graph execution (a SavedModel written by src/graph/, weights, Adam slots and BatchNormalization's
+ *   moving statistics living in the session); ≥ 1.0× Keras's throughput. Specs it cannot express (Dropout) fall
+ *   back to "native".
  * - "native": eager fused TensorFlow kernels with hand-written gradients, a flat Adam in native ops (internal/native.ts).
  * - "tfjs": tfjs ops and `tf.train.adam`, any backend.
  * Tests check graph == native == tfjs == a tf.LayersModel trained by `model.fit` (losses within float tolerance).
@@ -103,19 +104,19 @@ export const learningRateAt = (options: Pick<Options, "learningRate" | "lrDecay"
 
 /**
  * The engine that will run: "graph" unless asked otherwise; "native" when the spec has layers the graph step cannot
- * express (BatchNormalization, Dropout); "tfjs" whenever the 'tensorflow' backend is not active.
+ * express in `precision` (Dropout); "tfjs" whenever the 'tensorflow' backend is not active.
  */
-export const resolveEngine = (engine?: Engine, spec?: ModelSpec): Engine => {
+export const resolveEngine = (engine?: Engine, spec?: ModelSpec, precision: Precision.Precision = "fp32"): Engine => {
   const wanted = engine ?? "graph"
   if (wanted === "tfjs" || !Native.available()) return "tfjs"
-  return wanted === "graph" && (spec === undefined || GraphTrainer.supports(spec)) ? "graph" : "native"
+  return wanted === "graph" && (spec === undefined || GraphTrainer.supports(spec, { precision })) ? "graph" : "native"
 }
 
 /** Why the engine that runs is not "graph" (for PrecisionUnsupported). */
-const precisionReason = (engine: Engine | undefined, spec: ModelSpec): string =>
+const precisionReason = (engine: Engine | undefined, spec: ModelSpec, precision: Precision.Precision): string =>
   !Native.available() ? "the 'tensorflow' backend is not active"
     : engine !== undefined && engine !== "graph" ? `the engine option is "${engine}"`
-    : `the graph step cannot express the spec: ${GraphTrainer.unsupportedReason(spec) ?? "unknown"}`
+    : `the graph step cannot express the spec: ${GraphTrainer.unsupportedReason(spec, { precision }) ?? "unknown"}`
 
 // ---------------------------------------------------------------------------------------------------------------
 // Session: the variables, the optimizer and one training step.
@@ -167,9 +168,9 @@ let sessionCounter = 0
 const TRAINABLE = new Set(["kernel", "bias", "gamma", "beta"])
 
 export const makeSession = (model: ModelArtifact.Model, options: SessionOptions): Session => {
-  const engine = resolveEngine(options.engine, model.spec)
+  const engine = resolveEngine(options.engine, model.spec, options.precision)
   if (engine === "graph") return makeGraphSession(model, options)
-  const unsupported = Precision.check(options.precision ?? "fp32", engine, precisionReason(options.engine, model.spec))
+  const unsupported = Precision.check(options.precision ?? "fp32", engine, precisionReason(options.engine, model.spec, options.precision ?? "fp32"))
   if (unsupported) throw unsupported
   const native = engine === "native"
   const kernels = native ? "native" as const : "tfjs" as const
@@ -287,6 +288,7 @@ const makeGraphSession = (model: ModelArtifact.Model, options: SessionOptions): 
   const spec = model.spec
   const adam: AdamConfig = { ...defaultAdam, ...options.adam }
   const layers = inferShapes(spec)
+  const hasBatchNorm = spec.layers.some((l) => l._tag === "batchNormalization")
   const init = Forward.paramsOf(model)
   let step: GraphTrainer.GraphStep
   try {
@@ -312,7 +314,12 @@ const makeGraphSession = (model: ModelArtifact.Model, options: SessionOptions): 
     engine: "graph",
     variables: new Map(),
     learningRate: options.learningRate,
-    loss: (batch) => tf.tidy(() => Loss.objective(step.predict(batch.x), batch.y, options.distill, batch.teacher?.logits)),
+    // (the step graph's predict is inference mode; with BatchNormalization the training-mode objective differs, so it
+    // runs eagerly on a copy of the weights)
+    loss: hasBatchNorm
+      ? (batch) => withWeights((w) => tf.tidy(() =>
+        Loss.objective(Forward.apply(spec, w, batch.x, { training: true, kernels: "native" }), batch.y, options.distill, batch.teacher?.logits)))
+      : (batch) => tf.tidy(() => Loss.objective(step.predict(batch.x), batch.y, options.distill, batch.teacher?.logits)),
     gradients: graphOnly("gradients"),
     applyGradients: graphOnly("applyGradients"),
     step: (batch) => {
@@ -376,8 +383,8 @@ const yieldToEventLoop: Effect.Effect<void> = Effect.async<void>((resume) => {
  * Fails with TrainingDiverged on a non-finite loss; every tensor it made is disposed however it ends.
  */
 export const train = <P extends Precision.Precision = "fp32">(init: ModelArtifact.Model, inputs: Inputs, options: Options<P>): Effect.Effect<Result, TrainError<P>> => {
-  const engine = resolveEngine(options.engine, init.spec)
-  const unsupported = Precision.check(options.precision ?? "fp32", engine, precisionReason(options.engine, init.spec))
+  const engine = resolveEngine(options.engine, init.spec, options.precision)
+  const unsupported = Precision.check(options.precision ?? "fp32", engine, precisionReason(options.engine, init.spec, options.precision ?? "fp32"))
   // (only fails when P admits a precision other than "fp32", where TrainError<P> includes PrecisionUnsupported)
   if (unsupported) return Effect.fail(unsupported as TrainError<P>)
   const ops = BatchOps.forEngine(engine)

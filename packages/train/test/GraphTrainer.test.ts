@@ -237,12 +237,15 @@ describe("graph training step", () => {
     expect(supports(Zoo.cnnSmall)).toBe(true)
     expect(supports(Zoo.cnnLarge2)).toBe(true)
     expect(supports(Zoo.mlpSmall)).toBe(true)
+    // BatchNormalization: the stateful variant only (its moving statistics live in the session; GraphResNet.test.ts)
     const bn = spec({ inputShape: [4], layers: [{ _tag: "dense", units: 3 }, { _tag: "batchNormalization" }, { _tag: "dense", units: 2 }] })
-    expect(supports(bn)).toBe(false)
-    expect(unsupportedReason(bn)).toMatch(/batchNormalization/)
+    expect(supports(bn)).toBe(true)
+    expect(supports(bn, { variant: "flat" })).toBe(false)
+    expect(unsupportedReason(bn, { variant: "stateless" })).toMatch(/batchNormalization needs the "stateful" variant/)
+    expect(supports(bn, { precision: "bf16-mixed" })).toBe(true)
     const drop = spec({ inputShape: [4], layers: [{ _tag: "dense", units: 3 }, { _tag: "dropout", rate: 0.5 }, { _tag: "dense", units: 2 }] })
     expect(unsupportedReason(drop)).toMatch(/dropout/)
-    expect(() => buildTrainStep(bn, defaultStepOptions)).toThrow(/batchNormalization/)
+    expect(() => buildTrainStep(bn, { ...defaultStepOptions, variant: "flat" })).toThrow(/batchNormalization/)
   })
 
   it("caches one SavedModel directory per distinct graph (content-addressed)", () => {

@@ -209,6 +209,47 @@ export class GraphBuilder {
     return this.op("MaxPoolGrad", [x, y, dy], this.poolAttrs(size, strides))
   }
 
+  /**
+   * FusedBatchNormV3 (NHWC, float32 statistics): outputs y, batch_mean, batch_variance (Bessel-corrected in training),
+   * reserve spaces 1–3 (training: batch mean, biased batch variance, workspace) for FusedBatchNormGradV3.
+   */
+  fusedBatchNorm(x: Value, scale: Value, offset: Value, mean: Value, variance: Value, epsilon: number, training: boolean): Value {
+    return this.op("FusedBatchNormV3", [x, scale, offset, mean, variance], {
+      T: this.T, U: attr.type(DT.float), epsilon: attr.f(epsilon), exponential_avg_factor: attr.f(1),
+      data_format: attr.s("NHWC"), is_training: attr.b(training)
+    })
+  }
+
+  /** FusedBatchNormGradV3 of a training-mode FusedBatchNormV3 node: outputs dx, dscale, doffset. */
+  fusedBatchNormGrad(dy: Value, x: Value, scale: Value, forward: Value, epsilon: number): Value {
+    return this.op("FusedBatchNormGradV3", [dy, x, scale, GraphBuilder.out(forward, 3), GraphBuilder.out(forward, 4), GraphBuilder.out(forward, 5)], {
+      T: this.T, U: attr.type(DT.float), epsilon: attr.f(epsilon), data_format: attr.s("NHWC"), is_training: attr.b(true)
+    })
+  }
+
+  /** Zero padding of `x` by int32 [rank, 2] `paddings` (before, after per axis). */
+  pad(x: Value, paddings: ReadonlyArray<readonly [number, number]>): Value {
+    return this.op("Pad", [x, this.const(DT.int32, [paddings.length, 2], paddings.flat())], { T: this.T, Tpaddings: attr.type(DT.int32) })
+  }
+
+  /** x[:, ::s, ::s, :] of an NHWC tensor. */
+  subsample(x: Value, s: number): Value {
+    return this.op("StridedSlice", [x, this.ints([0, 0, 0, 0]), this.ints([0, 0, 0, 0]), this.ints([1, s, s, 1])], {
+      T: this.T, Index: attr.type(DT.int32), begin_mask: attr.i(15), end_mask: attr.i(15), ellipsis_mask: attr.i(0),
+      new_axis_mask: attr.i(0), shrink_axis_mask: attr.i(0)
+    })
+  }
+
+  /** x[begin : begin + size] along every axis (size −1: to the end). */
+  sliceNd(x: Value, begin: ReadonlyArray<number>, size: ReadonlyArray<number>): Value {
+    return this.op("Slice", [x, this.ints(begin), this.ints(size)], { T: this.T, Index: attr.type(DT.int32) })
+  }
+
+  /** `x` broadcast to the int32 shape `shape`. */
+  broadcastTo(x: Value, shape: Value): Value {
+    return this.op("BroadcastTo", [x, shape], { T: this.T, Tidx: attr.type(DT.int32) })
+  }
+
   transpose(x: Value, perm: ReadonlyArray<number>): Value {
     return this.op("Transpose", [x, this.ints(perm)], { T: this.T, Tperm: attr.type(DT.int32) })
   }

@@ -54,7 +54,7 @@ export interface TeacherBatch {
 
 export interface GraphStep {
   readonly spec: ModelSpec
-  /** Trainable weight names in spec order. */
+  /** Trainable weight names in spec order (without BatchNormalization's moving statistics, which `weights()` includes). */
   readonly weightNames: ReadonlyArray<string>
   readonly variant: StepGraph.Variant
   readonly precision: StepGraph.Precision
@@ -72,9 +72,12 @@ export interface GraphStep {
   last(): { readonly loss: tf.Scalar; readonly correct: tf.Scalar }
   /** The last step's objective, read back (a device sync: call rarely). NaN before the first step. */
   loss(): number
-  /** Copies of the current weights, by name (the caller owns them). */
+  /** Copies of the current weights (moving statistics included), by name in spec order (the caller owns them). */
   weights(): Map<string, tf.Tensor>
-  /** Replaces the weights (copied). `resetOptimizer` (default false) also zeroes Adam's slots and t. */
+  /**
+   * Replaces the weights, moving statistics included (copied). `resetOptimizer` (default false) also zeroes Adam's
+   * slots and t.
+   */
   setWeights(weights: ReadonlyMap<string, tf.Tensor>, resetOptimizer?: boolean): void
   /** Logits of x (inference mode) with the current weights; the caller owns the result. */
   predict(x: tf.Tensor): tf.Tensor
@@ -111,7 +114,7 @@ interface Store {
   predictFeeds(): ReadonlyArray<tf.Tensor>
   /** Takes the step's state outputs (kept tensors). */
   absorb(outs: ReadonlyArray<tf.Tensor>): void
-  /** Sets the weights (validated float32 tensors, spec order); zeroes the slots when `fresh`. */
+  /** Sets every weight (validated float32 tensors of layout.all, spec order); zeroes the slots when `fresh`. */
   set(weights: ReadonlyArray<tf.Tensor>, fresh: boolean): void
   get(): Map<string, tf.Tensor>
   dispose(): void
@@ -192,9 +195,11 @@ const perWeightStore = (names: ReadonlyArray<string>): Store => {
   }
 }
 
-const statefulStore = (be: NodeBackend, session: number, names: ReadonlyArray<string>): Store => {
+/** `names`: every weight (assign_w, read); `trainable`: flags of those with Adam slots (assign_m, assign_v). */
+const statefulStore = (be: NodeBackend, session: number, names: ReadonlyArray<string>, trainable: ReadonlyArray<boolean>): Store => {
+  const slotNames = names.filter((_, i) => trainable[i])
   const assign = (kind: "w" | "m" | "v", values: ReadonlyArray<tf.Tensor>): void => {
-    tf.dispose(be.runSavedModel(session, values, names.map((n) => info(`set/${kind}/${n}`)), [`out/assigned/${kind}:0`]))
+    tf.dispose(be.runSavedModel(session, values, (kind === "w" ? names : slotNames).map((n) => info(`set/${kind}/${n}`)), [`out/assigned/${kind}:0`]))
   }
   return {
     feedInfos: [],
@@ -206,7 +211,7 @@ const statefulStore = (be: NodeBackend, session: number, names: ReadonlyArray<st
     set: (weights, fresh) => {
       assign("w", weights)
       if (fresh) {
-        const zeros = weights.map((t) => tf.zerosLike(t))
+        const zeros = weights.filter((_, i) => trainable[i]).map((t) => tf.zerosLike(t))
         assign("m", zeros)
         assign("v", zeros)
         tf.dispose(zeros)
@@ -239,9 +244,10 @@ export const makeGraphStep = (spec: ModelSpec, init: ReadonlyMap<string, tf.Tens
   const dir = StepGraph.writeSavedModel(built.savedModel, options.cacheDir)
   const layout = StepGraph.weightLayout(spec)
   const names = layout.weights.map((w) => w.name)
+  const allNames = layout.all.map((w) => w.name)
   // A fresh session per GraphStep (tf.node.loadSavedModel would share one session, and its variables, per path).
   const session = be.loadSavedModelMetaGraph(dir, StepGraph.TAG)
-  const store = stepOptions.variant === "flat" ? flatStore(layout) : stateful ? statefulStore(be, session, names) : perWeightStore(names)
+  const store = stepOptions.variant === "flat" ? flatStore(layout) : stateful ? statefulStore(be, session, allNames, layout.all.map((w) => !StepGraph.isStatistic(w))) : perWeightStore(names)
 
   // Feeds: x, y, lr, then c1 = 1 − β1^t, c2 = 1 − β2^t (stateless, flat) or β1^t, β2^t, ε_t (stateful), then the
   // teacher targets when distilling, then the store's state. Fetches: loss, correct, then the store's state.
@@ -264,7 +270,7 @@ export const makeGraphStep = (spec: ModelSpec, init: ReadonlyMap<string, tf.Tens
   const setWeights = (weights: ReadonlyMap<string, tf.Tensor>, resetOptimizer = false): void => {
     const fresh = resetOptimizer || !initialized
     tf.tidy(() => {
-      const values = layout.weights.map((w) => {
+      const values = layout.all.map((w) => {
         const src = weights.get(w.name)
         if (!src) throw new Error(`missing weight ${w.name}`)
         if (src.shape.length !== w.shape.length || src.shape.some((d, i) => d !== w.shape[i])) {

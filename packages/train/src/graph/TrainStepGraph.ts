@@ -12,7 +12,9 @@
  *                aligned segment that TF slices without copying, zero padding between segments);
  *     stateless  c1, c2 and `w/<name>`, `m/<name>`, `v/<name>` per weight;
  *     stateful   b1p = β1^t, b2p = β2^t, eps = ε·sqrt(1 − β2^t); weights and slots are resource variables in the
- *                session (signatures assign_w / assign_m / assign_v set them, `read` returns the weights);
+ *                session (signatures assign_w / assign_m / assign_v set them, `read` returns the weights), and so are
+ *                BatchNormalization's moving statistics (in assign_w and read; each step moves them towards the
+ *                batch's mean and biased variance, Keras 3's rule);
  *   outputs  loss float32 [] (the batch objective, before the update), correct int32 [] (argmax hits), and the
  *            updated w, m, v (flat, stateless).
  * Adam of flat and stateless is tf.train.adam's op sequence (bit-for-bit the same per element); stateful uses
@@ -85,18 +87,32 @@ export const SIGNATURE = "train_step"
 export const PREDICT_SIGNATURE = "predict"
 export const TAG = "serve"
 
-/** Why the graph path cannot run `spec` (undefined when it can). */
-export const unsupportedReason = (spec: ModelSpec): string | undefined => {
+/** The weight parameters Adam does not train (BatchNormalization's moving statistics, updated by the step itself). */
+export const isStatistic = (w: WeightShape): boolean => w.param === "movingMean" || w.param === "movingVariance"
+
+/**
+ * Why the graph path cannot run `spec` with `options` (default: the stateful variant in fp32; undefined when it can).
+ * BatchNormalization needs the stateful variant (its moving statistics live in the session).
+ */
+export const unsupportedReason = (spec: ModelSpec, options: Partial<Pick<StepGraphOptions, "variant" | "precision">> = {}): string | undefined => {
   let layers: ReadonlyArray<LayerShapes>
   try {
     layers = inferShapes(spec)
   } catch (e) {
     return `spec does not infer: ${(e as Error).message}`
   }
+  const variant = options.variant ?? defaultStepOptions.variant
+  const precision = options.precision ?? "fp32"
+  const read = new Set(layers.flatMap((l) => l.inputs))
   for (const l of layers) {
     const layer = l.layer
-    if (layer._tag === "batchNormalization") return `layer ${l.name}: batchNormalization is not in the graph path`
+    if (layer._tag === "batchNormalization") {
+      if (variant !== "stateful") {
+        return `layer ${l.name}: batchNormalization needs the "stateful" variant (its moving statistics live in the session), not "${variant}"`
+      }
+    }
     if (layer._tag === "dropout" && layer.rate > 0) return `layer ${l.name}: dropout with rate > 0 is not in the graph path`
+    if (l.index < layers.length - 1 && !read.has(l.index)) return `layer ${l.name}: its output is read by no layer (the graph path trains layers that feed the logits)`
   }
   const last = layers[layers.length - 1]
   if (last.outputShape.length !== 1) return `the model output must be logits [n, k], got [n, ${last.outputShape.join(", ")}]`
@@ -104,13 +120,16 @@ export const unsupportedReason = (spec: ModelSpec): string | undefined => {
   return undefined
 }
 
-export const supports = (spec: ModelSpec): boolean => unsupportedReason(spec) === undefined
+export const supports = (spec: ModelSpec, options: Partial<Pick<StepGraphOptions, "variant" | "precision">> = {}): boolean =>
+  unsupportedReason(spec, options) === undefined
 
 export interface StepGraph {
   /** saved_model.pb bytes. */
   readonly savedModel: Uint8Array
-  /** Trainable weights in spec order (all weights of a supported spec are trainable). */
+  /** Trainable weights in spec order. */
   readonly weights: ReadonlyArray<WeightShape>
+  /** BatchNormalization's moving statistics in spec order (stateful variant: variables the step updates). */
+  readonly stats: ReadonlyArray<WeightShape>
   readonly numClasses: number
   readonly nodeCount: number
   /** The graph's nodes (for inspection: op types, dtypes, where casts go). */
@@ -134,6 +153,10 @@ export interface Segment {
 export interface WeightLayout {
   /** Trainable weights in spec order. */
   readonly weights: ReadonlyArray<WeightShape>
+  /** Every weight in spec order: the trainable ones and BatchNormalization's moving statistics. */
+  readonly all: ReadonlyArray<WeightShape>
+  /** The moving statistics in spec order (not trained by Adam; updated by the step). */
+  readonly stats: ReadonlyArray<WeightShape>
   readonly numClasses: number
   /** Each weight's segment of the flat vectors ("flat" variant), at offsets aligned to FLAT_ALIGN floats. */
   readonly segments: ReadonlyArray<Segment>
@@ -143,7 +166,8 @@ export interface WeightLayout {
 
 export const weightLayout = (spec: ModelSpec): WeightLayout => {
   const layers = inferShapes(spec)
-  const weights = layers.flatMap((l) => l.weights)
+  const all = layers.flatMap((l) => l.weights)
+  const weights = all.filter((w) => !isStatistic(w))
   let offset = 0
   const segments = weights.map((w) => {
     const size = w.shape.reduce((a, b) => a * b, 1)
@@ -151,7 +175,7 @@ export const weightLayout = (spec: ModelSpec): WeightLayout => {
     offset += Math.ceil(size / FLAT_ALIGN) * FLAT_ALIGN
     return seg
   })
-  return { weights, numClasses: layers[layers.length - 1].outputShape[0], segments, flatSize: offset }
+  return { weights, all, stats: all.filter(isStatistic), numClasses: layers[layers.length - 1].outputShape[0], segments, flatSize: offset }
 }
 
 const tensorName = (node: Value): string => node.includes(":") ? node : `${node}:0`
@@ -160,10 +184,10 @@ const inputShapeOf = (spec: ModelSpec): Array<number> => [-1, ...spec.inputShape
 
 /** Builds the SavedModel of the training step of `spec`. Throws when `supports(spec)` is false. */
 export const buildTrainStep = (spec: ModelSpec, options: StepGraphOptions): StepGraph => {
-  const reason = unsupportedReason(spec)
+  const reason = unsupportedReason(spec, options)
   if (reason) throw new Error(`graph training step: ${reason}`)
   const layers = inferShapes(spec)
-  const { weights, numClasses, segments, flatSize } = weightLayout(spec)
+  const { weights, all, stats, numClasses, segments, flatSize } = weightLayout(spec)
   const stateful = options.variant === "stateful"
   const flat = options.variant === "flat"
   const g = new GraphBuilder()
@@ -197,7 +221,7 @@ export const buildTrainStep = (spec: ModelSpec, options: StepGraphOptions): Step
   const flatIn = flat
     ? { w: input(step, "w", DT.float, [flatSize]), m: input(step, "m", DT.float, [flatSize]), v: input(step, "v", DT.float, [flatSize]) }
     : undefined
-  for (const [i, w] of weights.entries()) {
+  for (const [i, w] of all.entries()) {
     if (flatIn) {
       const seg = segments[i]
       wv.set(w.name, g.within(`w/${w.name}`, () => g.reshape(g.slice(flatIn.w, seg.offset, seg.size), g.ints(w.shape))))
@@ -205,7 +229,8 @@ export const buildTrainStep = (spec: ModelSpec, options: StepGraphOptions): Step
       const handle = (kind: string): Value => g.op("VarHandleOp", [], {
         dtype: attr.type(DT.float), shape: attr.shape(w.shape), container: attr.s(""), shared_name: attr.s(`${kind}/${w.name}`)
       }, { name: `var/${kind}/${w.name}`, absolute: true })
-      const h = { w: handle("w"), m: handle("m"), v: handle("v") }
+      // A moving statistic has no Adam slots (its m and v handles are never created).
+      const h = isStatistic(w) ? { w: handle("w"), m: "", v: "" } : { w: handle("w"), m: handle("m"), v: handle("v") }
       handles.set(w.name, h)
       wv.set(w.name, g.op("ReadVariableOp", [h.w], { dtype: attr.type(DT.float) }, { name: `read/w/${w.name}`, absolute: true }))
     } else {
@@ -221,9 +246,11 @@ export const buildTrainStep = (spec: ModelSpec, options: StepGraphOptions): Step
   }
   // The layers' view of the weights: the float32 values, or one cast per weight shared by forward and backward.
   const compute = computeType(options.precision ?? "fp32")
+  // (BatchNormalization's γ and β stay float32: it computes in float32, as Keras's mixed_bfloat16 does.)
+  const bnLayers = new Set(layers.filter((l) => l.layer._tag === "batchNormalization").map((l) => l.name))
   const casts = compute === DT.float
     ? undefined
-    : new Map(weights.map((w) => [w.name, g.within(`cast/${w.name}`, () => g.cast(read(w.name), DT.float, compute))]))
+    : new Map(weights.filter((w) => !bnLayers.has(w.layer)).map((w) => [w.name, g.within(`cast/${w.name}`, () => g.cast(read(w.name), DT.float, compute))]))
   const readCompute = casts === undefined ? read : (name: string): Value => casts.get(name) ?? read(name)
 
   const mixed = compute !== DT.float
@@ -262,12 +289,26 @@ export const buildTrainStep = (spec: ModelSpec, options: StepGraphOptions): Step
     }
   } else {
     const updates = StepAdam.resource(g, options, weights.map((w) => ({ name: w.name, ...handles.get(w.name)!, grad: grads.get(w.name)! })), s1, s2, lr, epsT!)
+    // BatchNormalization's moving statistics: moving·momentum + batch statistic·(1 − momentum) (biased variance).
+    for (const l of layers) {
+      const layer = l.layer
+      const bn = fwd.trace[l.index].bn
+      if (layer._tag !== "batchNormalization" || !bn) continue
+      g.within(`moving/${l.name}`, () => {
+        for (const [param, stat] of [["movingMean", bn.mean], ["movingVariance", bn.variance]] as const) {
+          const name = `${l.name}/${param}`
+          const next = g.add(g.mul(read(name), g.scalar(layer.momentum)), g.mul(stat, g.scalar(1 - layer.momentum)))
+          updates.push(g.op("AssignVariableOp", [handles.get(name)!.w, next], { dtype: attr.type(DT.float) }, { name: `assign_moving/${name}`, absolute: true }))
+        }
+      })
+    }
     output(step, "loss", loss, DT.float, [], updates)
     output(step, "correct", correct, DT.int32, [], updates)
     // assign: sets weights and/or slots (feeds are optional per signature: run only the keys fed).
     for (const kind of ["w", "m", "v"] as const) {
       const s = sig()
-      const assigns = weights.map((w) => {
+      // assign_w and read cover the moving statistics too; assign_m / assign_v the trainable weights only.
+      const assigns = (kind === "w" ? all : weights).map((w) => {
         const value = input(s, `set/${kind}/${w.name}`, DT.float, w.shape)
         return g.op("AssignVariableOp", [handles.get(w.name)![kind], value], { dtype: attr.type(DT.float) }, { name: `assign/${kind}/${w.name}`, absolute: true })
       })
@@ -275,13 +316,15 @@ export const buildTrainStep = (spec: ModelSpec, options: StepGraphOptions): Step
       signatures.push([`assign_${kind}`, { ...s, methodName: method }])
     }
     const r = sig()
-    for (const w of weights) output(r, `w/${w.name}`, wv.get(w.name)!, DT.float, w.shape)
+    for (const w of all) output(r, `w/${w.name}`, wv.get(w.name)!, DT.float, w.shape)
     signatures.push(["read", { ...r, methodName: method }])
   }
   signatures.unshift([SIGNATURE, { ...step, methodName: method }])
 
-  // predict: logits from x and the weights (inference mode; same forward for the supported layers).
-  const predictOut = g.identity(fwd.logits, DT.float, { name: "out/logits", absolute: true })
+  // predict: logits from x and the weights (inference mode: the same forward, except that BatchNormalization uses the
+  // moving statistics, so a spec with it gets a second forward pass).
+  const inference = stats.length === 0 ? fwd.logits : g.within("predict", () => forward(g, layers, x, readCompute, false, compute, "inference").logits)
+  const predictOut = g.identity(inference, DT.float, { name: "out/logits", absolute: true })
   signatures.push([PREDICT_SIGNATURE, {
     inputs: [["x", { name: tensorName(x), dtype: DT.float, shape: inputShapeOf(spec) }],
       ...(flatIn ? [["w", { name: tensorName(flatIn.w), dtype: DT.float, shape: [flatSize] }] as [string, Proto.TensorInfo]] : []),
@@ -292,7 +335,7 @@ export const buildTrainStep = (spec: ModelSpec, options: StepGraphOptions): Step
 
   const meta = Proto.metaGraphDef({ tags: [TAG], graph: Proto.graphDef(g.nodes, PRODUCER), signatures })
   return {
-    savedModel: Proto.savedModel([meta]), weights, numClasses, nodeCount: g.nodes.length, nodes: g.nodes,
+    savedModel: Proto.savedModel([meta]), weights, stats, numClasses, nodeCount: g.nodes.length, nodes: g.nodes,
     gradientNodes: new Map([...grads].map(([k, v]) => [k, tensorName(v)])), lossNode: tensorName(loss)
   }
 }
