@@ -53,6 +53,17 @@ interface LayerContext {
   readonly options: ApplyOptions
 }
 
+/**
+ * x[:, ::s, ::s, :] of an NHWC tensor, from ops with gradients in tfjs (StridedSlice has none): pad h and w up to
+ * multiples of s, view each as [positions, s] and keep offset 0.
+ */
+const subsample = (x: tf.Tensor4D, s: number): tf.Tensor4D => {
+  const [n, h, w, c] = x.shape
+  const oh = Math.ceil(h / s), ow = Math.ceil(w / s)
+  const padded = oh * s === h && ow * s === w ? x : tf.pad(x, [[0, 0], [0, oh * s - h], [0, ow * s - w], [0, 0]])
+  return tf.reshape(tf.slice(tf.reshape(padded, [n, oh, s, ow, s, c]), [0, 0, 0, 0, 0, 0], [n, oh, 1, ow, 1, c]), [n, oh, ow, c])
+}
+
 const applyLayer = (layer: Layer, index: number, name: string, ctx: LayerContext, x: tf.Tensor): tf.Tensor => {
   const { params, training, native } = ctx
   const p = (param: string): tf.Tensor => {
@@ -75,6 +86,12 @@ const applyLayer = (layer: Layer, index: number, name: string, ctx: LayerContext
     }
     case "conv2d": {
       const bias = layer.useBias ? (p("bias") as tf.Tensor1D) : undefined
+      if (layer.kernelSize === 1 && layer.strides > 1) {
+        // A 1×1 convolution with stride s reads every s-th position (SAME and VALID agree for 1×1): subsample, then
+        // stride 1. The same math, and it keeps oneDNN's 1×1 strided kernel out (TF 2.21, oneDNN on: it corrupts the
+        // heap once the batch size changes between calls, e.g. on a smaller last batch; see graph/StepForward.ts).
+        return applyLayer({ ...layer, strides: 1, padding: "valid" }, index, name, ctx, subsample(x as tf.Tensor4D, layer.strides))
+      }
       const fused = fusedActivation(layer.activation)
       if (native) {
         const y = Native.conv2d(x, p("kernel"), bias, { strides: layer.strides, pad: layer.padding, activation: fused ?? "linear" })
