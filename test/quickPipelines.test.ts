@@ -76,7 +76,7 @@ describe("quick pipelines end to end", () => {
     const dir = join(ws.dir, "artifacts", "resnet-growth-quick")
     const manifest = (stage: string) => JSON.parse(readFileSync(join(dir, stage, "manifest.json"), "utf8"))
     const stages = readdirSync(dir).filter((d) => !d.startsWith("."))
-    expect(stages.length).toBe(14)
+    expect(stages.length).toBe(18)
     // growths that claim to keep the function do, measured on random and real images (exactly 0 for the zero-gamma blocks)
     for (const s of stages.filter((s) => s.startsWith("widen--") || s.startsWith("deepen--"))) {
       const info = manifest(s).info
@@ -85,12 +85,14 @@ describe("quick pipelines end to end", () => {
         expect(info.maxAbsDiff.real, s).toBeLessThanOrEqual(1e-5)
       }
     }
-    const deepened = manifest(stages.find((s) => s.startsWith("deepen--"))!).info
-    expect(deepened.maxAbsDiff).toEqual({ random: 0, real: 0 })
-    expect(deepened.zeroed).toEqual(["s1b2_bn2", "s2b2_bn2", "s3b2_bn2"])
+    const deepened = (method: string) => manifest(stages.find((s) => s.startsWith("deepen--") && s.endsWith(`method=${method}`))!).info
+    expect(deepened("residual-zero-gamma").maxAbsDiff).toEqual({ random: 0, real: 0 })
+    expect(deepened("residual-zero-gamma").zeroed).toEqual(["s1b2_bn2", "s2b2_bn2", "s3b2_bn2"])
+    expect(deepened("residual-zero-kernel").zeroed).toEqual(["s1b2_conv2", "s2b2_conv2", "s3b2_conv2"])
+    expect(manifest(stages.find((s) => s.startsWith("widen-n2n--"))!).info.preserved).toBe(true)
     // the report covers every run and counts the small model's training for the grown ones
     const report = manifest("report")
-    expect(report.inputs.runs.length).toBe(7)
+    expect(report.inputs.runs.length).toBe(9)
     const compute = readFileSync(join(dir, "report", "tables", "compute.csv"), "utf8").trim().split("\n")
     const column = compute[0].split(",").indexOf("reused_flops")
     const reused = (method: string) => Number(compute.find((l) => l.startsWith(`"${method}`))!.split(",").at(column - compute[0].split(",").length))
